@@ -21,7 +21,9 @@ enum {
 	RV_EAUTH = -9,      /* authentication or authorization refused */
 	RV_EUNSUPPORTED = -10, /* a valid request we do not implement */
 	RV_ENET = -11,      /* network failure */
-	RV_ETIMEOUT = -12   /* a deadline passed */
+	RV_ETIMEOUT = -12,  /* a deadline passed */
+	RV_ECONFLICT = -13, /* the object changed under us (HTTP 409) */
+	RV_EGONE = -14      /* the resource version or token expired (HTTP 410) */
 };
 
 /* Set the last error from a printf format; returns code, so callers can
