@@ -31,14 +31,25 @@ typedef struct rv_walk_opts {
 } rv_walk_opts;
 
 /*
- * Walk opts->paths under opts->root and return a sorted manifest in *out.
+ * Walk opts->paths under opts->root and return a sorted manifest in *out
+ * (the caller's: free it with rv_manifest_free). opts and everything it
+ * points to stay the caller's and are only read. Design: docs/walker.md.
  *
  * Unreadable entries are recorded with their errno (entry.err), never
  * skipped, and the walk goes on; callers check rv_manifest_stats.errors.
  * A configured path that does not exist is recorded as an RV_FT_UNKNOWN
- * entry with err ENOENT. Fatal errors (root missing or not a directory, a
- * path that is relative or has "." or ".." components, out of memory) return
- * a negative code and no manifest.
+ * entry with err ENOENT (ELOOP, ENOTDIR, EACCES likewise). Besides the
+ * errnos of failed calls, err is EAGAIN for a file or directory that
+ * changed while we looked at it (replaced, resized or written to while
+ * hashed) and ESTALE for a directory whose listing was abandoned because
+ * the tree moved under the walk.
+ *
+ * Fatal errors return a negative code, *out NULL: RV_EINVAL (root option
+ * missing, root not a directory, a path that is not absolute or has empty,
+ * "." or ".." components or a trailing '/', a bad exclude glob, threads out
+ * of 0..64), RV_ENOTFOUND (root does not exist), RV_EIO (root cannot be
+ * opened), RV_ENOMEM, RV_ERROR (OpenSSL or thread creation failed). The
+ * message names the root, path or glob.
  */
 int rv_walk(rv_manifest **out, const rv_walk_opts *opts);
 
