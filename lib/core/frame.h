@@ -11,8 +11,8 @@
 /*
  * The probe writes the canonical manifest to stdout as a frame of short
  * text lines (it travels through the kubelet's container log), and a
- * one-line summary to its termination message. Format in docs/manifest.md
- * ("Probe output").
+ * one-line summary to its termination message. Format, byte by byte, in
+ * docs/probe.md.
  */
 
 #define RV_FRAME_VERSION 1
@@ -28,7 +28,13 @@ typedef struct rv_summary {
 	int complete;        /* 1 when stats.errors == 0 */
 } rv_summary;
 
-/* Append the frame for a sorted manifest to out. */
+/*
+ * Append the frame for a sorted manifest to out: a begin line, the zlib
+ * of the canonical bytes in base64 lines of at most 80 characters, an end
+ * line. Everything ends in '\n'. On failure out is left as it was.
+ * Errors: those of rv_manifest_serialize (unsorted manifest), RV_ETOOBIG
+ * past RV_FRAME_MAX_RAW or out->max, RV_ENOMEM.
+ */
 int rv_frame_encode(rv_buf *out, const rv_manifest *m);
 
 /*
@@ -36,16 +42,43 @@ int rv_frame_encode(rv_buf *out, const rv_manifest *m);
  * before and after it) and decode it. Every check must pass: header and
  * version, line sequence (a missing or reordered line is named), base64,
  * payload length and sha256, inflated length, and the manifest's own
- * parse. max_raw caps the inflated manifest (0: RV_FRAME_MAX_RAW).
- * On success *out is the manifest and root_out (if not NULL) its root hash.
+ * parse. max_raw caps the inflated manifest (0: RV_FRAME_MAX_RAW; never
+ * more than 1 GiB); the compressed size is capped by zlib's bound for it
+ * and by len, all before anything is allocated.
+ * On success *out is the manifest (the caller frees it) and root_out (if
+ * not NULL) its root hash; on failure *out is NULL.
+ * Errors: RV_EFORMAT (no frame, truncated, a line missing, out of order or
+ * malformed, bad base64, counts or lengths that disagree, a second frame,
+ * the manifest's own parse), RV_EUNSUPPORTED (frame version other than
+ * RV_FRAME_VERSION), RV_ETOOBIG (raw over max_raw), RV_EVERIFY (payload
+ * sha256 or root hash mismatch), RV_ENOMEM. The message names the line.
  */
 int rv_frame_decode(rv_manifest **out, unsigned char root_out[RV_SHA256_LEN],
 	const char *log, size_t len, size_t max_raw);
 
-/* Append the one-line summary (< RV_SUMMARY_MAX bytes, ends in '\n'). */
+/*
+ * Append the one-line summary of a sorted manifest (< RV_SUMMARY_MAX
+ * bytes, ends in '\n'):
+ *   rv-probe 1 root=HEX entries=N files=F dirs=D symlinks=S others=O
+ *   mounts=M errors=E bytes=B status=complete|incomplete
+ * Errors: those of rv_manifest_root_hash, RV_ETOOBIG, RV_ENOMEM.
+ */
 int rv_summary_format(rv_buf *out, const rv_manifest *m);
 
-/* Parse a summary line (trailing newline optional). RV_EFORMAT otherwise. */
+/*
+ * Append the line a probe that failed leaves instead of a summary:
+ * "rv-probe 1 error=MSG\n", with MSG cut to 1024 bytes and every byte
+ * outside printable ASCII replaced by '?'. Errors: RV_ETOOBIG, RV_ENOMEM.
+ */
+int rv_summary_format_error(rv_buf *out, const char *msg);
+
+/*
+ * Parse a summary line (trailing newline optional) into *out, strictly:
+ * fields in the order above, canonical decimals, counts that add up,
+ * status consistent with errors. RV_EFORMAT otherwise, RV_EUNSUPPORTED for
+ * another version, and RV_ERROR with the message "probe failed: MSG" for
+ * an error line. *out is only written on success.
+ */
 int rv_summary_parse(rv_summary *out, const char *text, size_t len);
 
 #endif

@@ -35,6 +35,23 @@ static const char *const type_names[] = {
 };
 #define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
 
+/* Set an error whose message quotes bytes from outside: they are escaped
+ * (as in the canonical form, at most 200 of them) so that a crafted name
+ * cannot put control bytes on a terminal. */
+static int error_quoting(int code, const char *fmt_before, const char *bytes,
+	size_t len, const char *fmt_after)
+{
+	rv_buf q = RV_BUF_INIT(1024);
+	int r;
+
+	if (rv_manifest_escape(&q, bytes, len > 200 ? 200 : len) < 0)
+		rv_buf_reset(&q);
+	r = rv_error_set(code, "%s'%s%s'%s", fmt_before, q.ptr ? q.ptr : "",
+		len > 200 ? "..." : "", fmt_after);
+	rv_buf_dispose(&q);
+	return r;
+}
+
 int rv_manifest_new(rv_manifest **out)
 {
 	rv_manifest *m = calloc(1, sizeof(*m));
@@ -64,13 +81,11 @@ int rv_manifest_check_path(const char *path, size_t len)
 	size_t i, start;
 
 	if (len == 0 || path[0] != '/')
-		return rv_error_set(RV_EINVAL, "path '%.*s' is not absolute",
-			(int)len, path);
+		return error_quoting(RV_EINVAL, "path ", path, len, " is not absolute");
 	if (len == 1)
 		return RV_OK;
 	if (path[len - 1] == '/')
-		return rv_error_set(RV_EINVAL, "path '%.*s' ends in '/'",
-			(int)len, path);
+		return error_quoting(RV_EINVAL, "path ", path, len, " ends in '/'");
 	if (memchr(path, '\0', len))
 		return rv_error_set(RV_EINVAL, "path holds a NUL byte");
 	for (start = 1, i = 1; i <= len; i++) {
@@ -79,9 +94,8 @@ int rv_manifest_check_path(const char *path, size_t len)
 		if (i == start ||
 		    (i - start == 1 && path[start] == '.') ||
 		    (i - start == 2 && path[start] == '.' && path[start + 1] == '.'))
-			return rv_error_set(RV_EINVAL,
-				"path '%.*s' has an empty, '.' or '..' component",
-				(int)len, path);
+			return error_quoting(RV_EINVAL, "path ", path, len,
+				" has an empty, '.' or '..' component");
 		start = i + 1;
 	}
 	return RV_OK;
@@ -96,8 +110,8 @@ int rv_manifest_add(rv_manifest *m, const rv_manifest_entry *e)
 	if ((rc = rv_manifest_check_path(e->path, e->path_len)) < 0)
 		return rc;
 	if ((unsigned)e->type >= NTYPES)
-		return rv_error_set(RV_EINVAL, "entry '%.*s' has an unknown type",
-			(int)e->path_len, e->path);
+		return error_quoting(RV_EINVAL, "entry ", e->path, e->path_len,
+			" has an unknown type");
 	if (m->count == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 256;
 
@@ -157,8 +171,8 @@ int rv_manifest_sort(rv_manifest *m)
 		const rv_manifest_entry *a = &m->entries[i - 1], *b = &m->entries[i];
 
 		if (entry_cmp(a, b) == 0)
-			return rv_error_set(RV_EINVAL, "path '%.*s' appears twice",
-				(int)a->path_len, a->path);
+			return error_quoting(RV_EINVAL, "path ", a->path,
+				a->path_len, " appears twice");
 	}
 	m->sorted = 1;
 	return RV_OK;
@@ -450,7 +464,7 @@ static int parse_digest(rv_manifest_entry *e, const char *s, size_t len)
 		e->has_digest = 1;
 		return 0;
 	}
-	if (len < 2 || len >= sizeof(name) || s[0] != '!')
+	if (len < 2 || len >= sizeof(name) || s[0] != '!' || memchr(s, '\0', len))
 		return -1;
 	memcpy(name, s + 1, len - 1);
 	name[len - 1] = '\0';
@@ -533,8 +547,10 @@ int rv_manifest_parse(rv_manifest **out, const char *data, size_t len)
 		}
 		memset(&e, 0, sizeof(e));
 		if (parse_type(&e, f[0], flen[0]) < 0) {
-			rc = rv_error_set(RV_EFORMAT, "line %zu: unknown type '%.*s'",
-				lineno, (int)(flen[0] > 16 ? 16 : flen[0]), f[0]);
+			char pre[48];
+
+			snprintf(pre, sizeof(pre), "line %zu: unknown type ", lineno);
+			rc = error_quoting(RV_EFORMAT, pre, f[0], flen[0] > 16 ? 16 : flen[0], "");
 			goto cleanup;
 		}
 		if (flen[1] != 4 || f[1][0] < '0' || f[1][0] > '7' ||

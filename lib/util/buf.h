@@ -42,7 +42,8 @@ int rv_buf_putc(rv_buf *b, char c);
 /* Append printf-formatted text. */
 int rv_buf_printf(rv_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int rv_buf_vprintf(rv_buf *b, const char *fmt, va_list ap);
+int rv_buf_vprintf(rv_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Make room for `extra` more bytes without changing len. */
 int rv_buf_grow(rv_buf *b, size_t extra);

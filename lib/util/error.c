@@ -12,6 +12,9 @@
 static _Thread_local char last_error[RV_ERROR_MAX];
 
 static void set_va(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+
+static void set_va(const char *fmt, va_list ap)
 {
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 }

@@ -268,6 +268,11 @@ static void test_add_rejects_bad_paths(void **state)
 		e.path_len = strlen(bad[i]);
 		assert_int_equal(rv_manifest_add(m, &e), RV_EINVAL);
 	}
+	/* a control byte from outside is quoted escaped, never raw */
+	e.path = "/a\x1b[2J/";
+	e.path_len = strlen(e.path);
+	assert_int_equal(rv_manifest_add(m, &e), RV_EINVAL);
+	assert_string_equal(rv_error_last(), "path '/a\\x1b[2J/' ends in '/'");
 	e.path = "/a\0b";
 	e.path_len = 4;
 	assert_int_equal(rv_manifest_add(m, &e), RV_EINVAL);

@@ -1,0 +1,759 @@
+/* frame.c - the probe's output: a framed, compressed, checksummed manifest */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/frame.h"
+#include "util/error.h"
+#include "util/sha256.h"
+#include "util/banned.h"
+
+/*
+ * The format is described byte by byte in docs/probe.md. In short:
+ *
+ *   rv-frame 1 begin entries=N errors=E raw=R zlen=Z lines=L root=HEX
+ *   p 1 <64 base64 characters: 48 payload bytes>
+ *   ...
+ *   p L <base64 of the last 1..48 payload bytes, padded>
+ *   rv-frame 1 end sha256=HEX lines=L
+ *
+ * payload = zlib (RFC 1950) of the canonical manifest, Z bytes;
+ * R = length of the canonical manifest, root = its sha256;
+ * sha256 = sha256 of the Z payload bytes.
+ */
+
+#define FRAME_TAG "rv-frame "
+#define FRAME_TAG_LEN (sizeof(FRAME_TAG) - 1)
+/* Payload bytes per full line: 64 base64 characters, so a line with its
+ * "p N " prefix stays within 80 characters up to 9,999,999 lines. */
+#define LINE_BYTES 48
+#define LINE_B64 64
+/* The decoder keeps zlib's 32-bit counters in range. */
+#define FRAME_RAW_HARD_MAX ((size_t)1 << 30)
+#define SUMMARY_TAG "rv-probe "
+#define SUMMARY_ERROR_MAX 1024
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* --- small parsers ------------------------------------------------------ */
+
+/* A read cursor over one line (no newline). */
+typedef struct cursor {
+	const char *p;
+	const char *end;
+} cursor;
+
+/* Consume the literal lit; 1 if it was there, 0 (cursor unchanged) if not. */
+static int cur_lit(cursor *c, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+		return 0;
+	c->p += n;
+	return 1;
+}
+
+/* Consume a canonical decimal number: digits only, no sign, no leading
+ * zero (except "0" itself), at most UINT64_MAX. 1 on success. */
+static int cur_u64(cursor *c, uint64_t *out)
+{
+	const char *s = c->p;
+	uint64_t v = 0;
+
+	while (s < c->end && *s >= '0' && *s <= '9') {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return 0;
+		v = v * 10 + d;
+		s++;
+	}
+	if (s == c->p || (c->p[0] == '0' && s - c->p > 1))
+		return 0;
+	c->p = s;
+	*out = v;
+	return 1;
+}
+
+/* Like cur_u64 for a size_t field. */
+static int cur_size(cursor *c, size_t *out)
+{
+	uint64_t v;
+
+	if (!cur_u64(c, &v) || v > SIZE_MAX)
+		return 0;
+	*out = (size_t)v;
+	return 1;
+}
+
+/* Consume 64 lower-case hex digits into out. */
+static int cur_hex(cursor *c, unsigned char out[RV_SHA256_LEN])
+{
+	if (c->end - c->p < 64 || rv_sha256_from_hex(out, c->p, 64) < 0)
+		return 0;
+	c->p += 64;
+	return 1;
+}
+
+static int cur_done(const cursor *c)
+{
+	return c->p == c->end;
+}
+
+/* --- base64 (RFC 4648, standard alphabet, strict) ----------------------- */
+
+static void b64_encode(char *out, const unsigned char *in, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = b64_alphabet[v >> 18];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = b64_alphabet[(v >> 6) & 63];
+		out[o++] = b64_alphabet[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		out[o++] = b64_alphabet[v >> 18];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+
+		out[o++] = b64_alphabet[v >> 18];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = b64_alphabet[(v >> 6) & 63];
+		out[o++] = '=';
+	}
+}
+
+static int b64_value(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decode exactly the canonical base64 of `want` bytes from s (len
+ * characters) into out: the length must be 4 * ceil(want / 3), padding
+ * only where the encoder puts it, and the unused low bits of the last
+ * character zero, so each byte string has exactly one accepted text.
+ * Returns 0, or the 1-based column of the first bad character (the length
+ * itself being wrong is reported as column len + 1).
+ */
+static size_t b64_decode_exact(unsigned char *out, const char *s, size_t len,
+	size_t want)
+{
+	size_t full = want / 3, rest = want % 3, i, o = 0;
+	int v[4];
+
+	if (len != 4 * (full + (rest ? 1 : 0)))
+		return len + 1;
+	for (i = 0; i < full; i++) {
+		const unsigned char *q = (const unsigned char *)s + 4 * i;
+		int k;
+
+		for (k = 0; k < 4; k++)
+			if ((v[k] = b64_value(q[k])) < 0)
+				return 4 * i + (size_t)k + 1;
+		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	}
+	if (rest) {
+		const unsigned char *q = (const unsigned char *)s + 4 * full;
+		size_t col = 4 * full;
+
+		if ((v[0] = b64_value(q[0])) < 0)
+			return col + 1;
+		if ((v[1] = b64_value(q[1])) < 0)
+			return col + 2;
+		if (rest == 1) {
+			if (v[1] & 15)
+				return col + 2;
+			if (q[2] != '=')
+				return col + 3;
+			if (q[3] != '=')
+				return col + 4;
+			out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		} else {
+			if ((v[2] = b64_value(q[2])) < 0 || (v[2] & 3))
+				return col + 3;
+			if (q[3] != '=')
+				return col + 4;
+			out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		}
+	}
+	return 0;
+}
+
+/* --- encoding ----------------------------------------------------------- */
+
+int rv_frame_encode(rv_buf *out, const rv_manifest *m)
+{
+	rv_buf raw = RV_BUF_INIT(RV_FRAME_MAX_RAW);
+	unsigned char *z = NULL;
+	unsigned char root[RV_SHA256_LEN], psum[RV_SHA256_LEN];
+	char roothex[RV_SHA256_HEX], psumhex[RV_SHA256_HEX];
+	char line[LINE_B64 + 1];
+	rv_manifest_stats st;
+	size_t start = out->len, lines, i;
+	uLongf zlen;
+	int rc, zrc;
+
+	if ((rc = rv_manifest_serialize(&raw, m)) < 0)
+		goto cleanup;
+	if ((rc = rv_sha256_buf(root, raw.ptr ? raw.ptr : "", raw.len)) < 0)
+		goto cleanup;
+	zlen = compressBound((uLong)raw.len);
+	if (!(z = malloc(zlen))) {
+		rc = rv_error_set(RV_ENOMEM, "out of memory (%lu bytes)",
+			(unsigned long)zlen);
+		goto cleanup;
+	}
+	zrc = compress2(z, &zlen, (const Bytef *)(raw.ptr ? raw.ptr : ""),
+		(uLong)raw.len, Z_BEST_COMPRESSION);
+	if (zrc != Z_OK) {
+		rc = rv_error_set(zrc == Z_MEM_ERROR ? RV_ENOMEM : RV_ERROR,
+			"zlib compress failed (%d)", zrc);
+		goto cleanup;
+	}
+	if ((rc = rv_sha256_buf(psum, z, zlen)) < 0)
+		goto cleanup;
+	rv_sha256_to_hex(roothex, root);
+	rv_sha256_to_hex(psumhex, psum);
+	rv_manifest_stats_get(&st, m);
+	lines = ((size_t)zlen + LINE_BYTES - 1) / LINE_BYTES;
+
+	rc = rv_buf_printf(out, FRAME_TAG "%d begin entries=%zu errors=%zu "
+		"raw=%zu zlen=%lu lines=%zu root=%s\n", RV_FRAME_VERSION,
+		st.entries, st.errors, raw.len, (unsigned long)zlen, lines,
+		roothex);
+	if (rc < 0)
+		goto cleanup;
+	/* Reserve the payload lines at once ("p N " + base64 + '\n' is at
+	 * most LINE_B64 + 24 bytes) when that fits; past out->max the
+	 * appends below fail at the right place anyway. */
+	if (lines * (LINE_B64 + 24) + 128 <= out->max - out->len &&
+	    (rc = rv_buf_grow(out, lines * (LINE_B64 + 24) + 128)) < 0)
+		goto cleanup;
+	for (i = 0; i < lines; i++) {
+		size_t off = i * LINE_BYTES;
+		size_t n = (size_t)zlen - off < LINE_BYTES ?
+			(size_t)zlen - off : LINE_BYTES;
+		size_t blen = 4 * ((n + 2) / 3);
+
+		b64_encode(line, z + off, n);
+		if ((rc = rv_buf_printf(out, "p %zu ", i + 1)) < 0 ||
+		    (rc = rv_buf_add(out, line, blen)) < 0 ||
+		    (rc = rv_buf_putc(out, '\n')) < 0)
+			goto cleanup;
+	}
+	rc = rv_buf_printf(out, FRAME_TAG "%d end sha256=%s lines=%zu\n",
+		RV_FRAME_VERSION, psumhex, lines);
+
+cleanup:
+	if (rc < 0 && out->ptr) {
+		/* Leave out as it was. */
+		out->len = start;
+		out->ptr[start] = '\0';
+	}
+	free(z);
+	rv_buf_dispose(&raw);
+	return rc;
+}
+
+/* --- decoding ----------------------------------------------------------- */
+
+/* One line of the log, without its newline. */
+typedef struct logline {
+	const char *p;
+	size_t len;
+	size_t no;       /* 1-based line number in the log */
+	int terminated;  /* ended in '\n' (not cut off by the end of the log) */
+} logline;
+
+/* Read the line at *pos; 0 when the log is exhausted. */
+static int next_line(logline *l, const char *log, size_t len, size_t *pos,
+	size_t *lineno)
+{
+	const char *nl;
+
+	if (*pos >= len)
+		return 0;
+	l->p = log + *pos;
+	nl = memchr(l->p, '\n', len - *pos);
+	l->len = nl ? (size_t)(nl - l->p) : len - *pos;
+	l->terminated = nl != NULL;
+	l->no = ++*lineno;
+	*pos += l->len + (nl ? 1 : 0);
+	return 1;
+}
+
+static int is_control(const logline *l)
+{
+	return l->len >= FRAME_TAG_LEN && memcmp(l->p, FRAME_TAG, FRAME_TAG_LEN) == 0;
+}
+
+/* The version number of a control line ("rv-frame V ..."), or -1. */
+static int64_t control_version(const logline *l)
+{
+	cursor c = { l->p + FRAME_TAG_LEN, l->p + l->len };
+	uint64_t v;
+
+	if (!cur_u64(&c, &v) || c.p == c.end || *c.p != ' ' || v > INT32_MAX)
+		return -1;
+	return (int64_t)v;
+}
+
+typedef struct frame_header {
+	size_t entries, errors, raw, zlen, lines;
+	unsigned char root[RV_SHA256_LEN];
+} frame_header;
+
+static int parse_header(frame_header *h, const logline *l)
+{
+	cursor c = { l->p, l->p + l->len };
+
+	if (cur_lit(&c, "rv-frame 1 begin entries=") && cur_size(&c, &h->entries) &&
+	    cur_lit(&c, " errors=") && cur_size(&c, &h->errors) &&
+	    cur_lit(&c, " raw=") && cur_size(&c, &h->raw) &&
+	    cur_lit(&c, " zlen=") && cur_size(&c, &h->zlen) &&
+	    cur_lit(&c, " lines=") && cur_size(&c, &h->lines) &&
+	    cur_lit(&c, " root=") && cur_hex(&c, h->root) && cur_done(&c))
+		return RV_OK;
+	return rv_error_set(RV_EFORMAT, "malformed frame header at log line %zu",
+		l->no);
+}
+
+/* Look ahead from *pos for frame line `seq` before the frame's end; its
+ * log line number, or 0. */
+static size_t find_seq(const char *log, size_t len, size_t pos, size_t lineno,
+	size_t seq)
+{
+	char want[32];
+	int n = snprintf(want, sizeof(want), "p %zu ", seq);
+	logline l;
+
+	while (next_line(&l, log, len, &pos, &lineno)) {
+		if (is_control(&l))
+			break;
+		if (l.len >= (size_t)n && memcmp(l.p, want, (size_t)n) == 0)
+			return l.no;
+	}
+	return 0;
+}
+
+/* Inflate the payload z into raw, which must come out at exactly `want`
+ * bytes: more is refused as soon as it appears (a zip bomb stops there),
+ * less or trailing bytes after the stream are refused too. */
+static int inflate_exact(rv_buf *raw, const rv_buf *z, size_t want)
+{
+	z_stream zs;
+	unsigned char scratch;
+	int zrc, rc, too_much = 0;
+
+	memset(&zs, 0, sizeof(zs));
+	if ((rc = rv_buf_grow(raw, want)) < 0)
+		return rc;
+	if ((zrc = inflateInit(&zs)) != Z_OK)
+		return rv_error_set(zrc == Z_MEM_ERROR ? RV_ENOMEM : RV_ERROR,
+			"zlib inflateInit failed (%d)", zrc);
+	zs.next_in = (Bytef *)z->ptr;
+	zs.avail_in = (uInt)z->len;
+	zs.next_out = (Bytef *)raw->ptr;
+	zs.avail_out = (uInt)want;
+	zrc = inflate(&zs, Z_FINISH);
+	if (zrc == Z_BUF_ERROR && zs.avail_out == 0) {
+		/* Output full before the stream's end: one byte of room
+		 * tells "more data" from "cut short". */
+		zs.next_out = &scratch;
+		zs.avail_out = 1;
+		zrc = inflate(&zs, Z_FINISH);
+		too_much = zs.avail_out == 0;
+	}
+	if (too_much)
+		rc = rv_error_set(RV_EFORMAT, "frame payload inflates to more "
+			"than raw=%zu bytes", want);
+	else if (zrc == Z_STREAM_END && zs.avail_in != 0)
+		rc = rv_error_set(RV_EFORMAT, "frame payload has %u bytes after "
+			"the end of the compressed stream", zs.avail_in);
+	else if (zrc == Z_STREAM_END && zs.total_out != want)
+		rc = rv_error_set(RV_EFORMAT, "frame payload inflates to %lu "
+			"bytes, header says raw=%zu",
+			(unsigned long)zs.total_out, want);
+	else if (zrc == Z_STREAM_END)
+		rc = RV_OK;
+	else if (zrc == Z_BUF_ERROR)
+		rc = rv_error_set(RV_EFORMAT, "frame payload: compressed stream "
+			"is truncated");
+	else if (zrc == Z_MEM_ERROR)
+		rc = rv_error_set(RV_ENOMEM, "zlib inflate: out of memory");
+	else
+		rc = rv_error_set(RV_EFORMAT, "frame payload: corrupt compressed "
+			"stream (%s)", zs.msg ? zs.msg : "unknown zlib error");
+	inflateEnd(&zs);
+	if (rc == RV_OK) {
+		raw->len = want;
+		raw->ptr[want] = '\0';
+	}
+	return rc;
+}
+
+int rv_frame_decode(rv_manifest **out, unsigned char root_out[RV_SHA256_LEN],
+	const char *log, size_t len, size_t max_raw)
+{
+	rv_buf payload = RV_BUF_INIT(0);
+	rv_buf raw = RV_BUF_INIT(0);
+	rv_manifest *m = NULL;
+	frame_header h;
+	rv_manifest_stats st;
+	unsigned char end_sum[RV_SHA256_LEN], sum[RV_SHA256_LEN];
+	size_t pos = 0, lineno = 0, begin_no = 0, expected = 1, end_lines = 0;
+	size_t last_bytes, zmax;
+	logline l;
+	int rc = RV_OK, found = 0;
+
+	*out = NULL;
+	if (max_raw == 0)
+		max_raw = RV_FRAME_MAX_RAW;
+	if (max_raw > FRAME_RAW_HARD_MAX)
+		max_raw = FRAME_RAW_HARD_MAX;
+
+	/* Before the frame: skip noise, stop at the begin line. */
+	while (next_line(&l, log, len, &pos, &lineno)) {
+		int64_t v;
+
+		if (!is_control(&l))
+			continue;
+		v = control_version(&l);
+		if (v >= 0 && v != RV_FRAME_VERSION) {
+			rc = rv_error_set(RV_EUNSUPPORTED, "frame version %lld at "
+				"log line %zu not supported (this build reads "
+				"version %d)", (long long)v, l.no,
+				RV_FRAME_VERSION);
+			goto cleanup;
+		}
+		if (!l.terminated) {
+			rc = rv_error_set(RV_EFORMAT, "frame truncated: log ends "
+				"inside line %zu", l.no);
+			goto cleanup;
+		}
+		if ((rc = parse_header(&h, &l)) < 0)
+			goto cleanup;
+		begin_no = l.no;
+		found = 1;
+		break;
+	}
+	if (!found) {
+		rc = rv_error_set(RV_EFORMAT, "no frame in the log (no '"
+			FRAME_TAG "%d begin' line)", RV_FRAME_VERSION);
+		goto cleanup;
+	}
+
+	/* Check the header before allocating anything it sizes. */
+	if (h.raw > max_raw) {
+		rc = rv_error_set(RV_ETOOBIG, "frame manifest of %zu bytes is "
+			"over the limit of %zu bytes", h.raw, max_raw);
+		goto cleanup;
+	}
+	zmax = (size_t)compressBound((uLong)h.raw);
+	if (h.zlen == 0 || h.zlen > zmax) {
+		rc = rv_error_set(RV_EFORMAT, "frame header: zlen=%zu is "
+			"impossible for raw=%zu", h.zlen, h.raw);
+		goto cleanup;
+	}
+	if (h.lines != (h.zlen + LINE_BYTES - 1) / LINE_BYTES) {
+		rc = rv_error_set(RV_EFORMAT, "frame header: lines=%zu does not "
+			"match zlen=%zu (expected %zu)", h.lines, h.zlen,
+			(h.zlen + LINE_BYTES - 1) / LINE_BYTES);
+		goto cleanup;
+	}
+	if (h.errors > h.entries) {
+		rc = rv_error_set(RV_EFORMAT, "frame header: errors=%zu is more "
+			"than entries=%zu", h.errors, h.entries);
+		goto cleanup;
+	}
+	if ((h.zlen / 3) * 4 > len - pos) {
+		rc = rv_error_set(RV_EFORMAT, "frame truncated: header announces "
+			"%zu payload bytes, the log holds only %zu more bytes",
+			h.zlen, len - pos);
+		goto cleanup;
+	}
+	rv_buf_init(&payload, h.zlen);
+	if ((rc = rv_buf_grow(&payload, h.zlen)) < 0)
+		goto cleanup;
+	last_bytes = h.zlen - (h.lines - 1) * LINE_BYTES;
+
+	/* Inside the frame: every line is a payload line or the end line. */
+	for (;;) {
+		cursor c;
+		size_t seq, want, col;
+		uint64_t v;
+
+		if (!next_line(&l, log, len, &pos, &lineno) ||
+		    (!l.terminated)) {
+			rc = rv_error_set(RV_EFORMAT, "frame truncated: no '"
+				FRAME_TAG "%d end' line (frame begins at log "
+				"line %zu, %zu of %zu lines present)",
+				RV_FRAME_VERSION, begin_no, expected - 1,
+				h.lines);
+			goto cleanup;
+		}
+		if (is_control(&l)) {
+			c.p = l.p;
+			c.end = l.p + l.len;
+			if (cur_lit(&c, "rv-frame 1 end sha256=") &&
+			    cur_hex(&c, end_sum) && cur_lit(&c, " lines=") &&
+			    cur_size(&c, &end_lines) && cur_done(&c))
+				break;
+			c.p = l.p + FRAME_TAG_LEN;
+			if (control_version(&l) >= 0 && cur_u64(&c, &v) &&
+			    cur_lit(&c, " begin")) {
+				rc = rv_error_set(RV_EFORMAT, "second frame begins "
+					"at log line %zu inside the frame that "
+					"begins at log line %zu", l.no, begin_no);
+				goto cleanup;
+			}
+			rc = rv_error_set(RV_EFORMAT, "malformed frame end at log "
+				"line %zu", l.no);
+			goto cleanup;
+		}
+		c.p = l.p;
+		c.end = l.p + l.len;
+		if (!cur_lit(&c, "p ") || !cur_size(&c, &seq) ||
+		    !cur_lit(&c, " ")) {
+			rc = rv_error_set(RV_EFORMAT, "log line %zu inside the "
+				"frame is not a frame line", l.no);
+			goto cleanup;
+		}
+		if (seq != expected) {
+			size_t at = find_seq(log, len, pos, lineno, expected);
+
+			if (at)
+				rc = rv_error_set(RV_EFORMAT, "frame line %zu out "
+					"of order (expected %zu, which comes "
+					"later at log line %zu)", seq, expected,
+					at);
+			else if (expected > h.lines)
+				rc = rv_error_set(RV_EFORMAT, "frame line %zu "
+					"after the last line %zu the header "
+					"announces", seq, h.lines);
+			else
+				rc = rv_error_set(RV_EFORMAT, "frame line %zu out "
+					"of order (expected %zu): line %zu is "
+					"missing", seq, expected, expected);
+			goto cleanup;
+		}
+		if (seq > h.lines) {
+			rc = rv_error_set(RV_EFORMAT, "frame line %zu after the "
+				"last line %zu the header announces", seq,
+				h.lines);
+			goto cleanup;
+		}
+		want = seq == h.lines ? last_bytes : LINE_BYTES;
+		col = b64_decode_exact((unsigned char *)payload.ptr + payload.len,
+			c.p, (size_t)(c.end - c.p), want);
+		if (col) {
+			rc = rv_error_set(RV_EFORMAT, "frame line %zu: bad base64 "
+				"at column %zu", seq,
+				col + (size_t)(c.p - l.p));
+			goto cleanup;
+		}
+		payload.len += want;
+		expected++;
+	}
+
+	payload.ptr[payload.len] = '\0';
+	/* The end line. */
+	if (expected - 1 != h.lines || end_lines != h.lines) {
+		rc = rv_error_set(RV_EFORMAT, "frame has %zu lines, header says "
+			"lines=%zu and end says lines=%zu", expected - 1,
+			h.lines, end_lines);
+		goto cleanup;
+	}
+	/* After the frame: noise is ignored, another frame is not. */
+	while (next_line(&l, log, len, &pos, &lineno)) {
+		if (is_control(&l)) {
+			rc = rv_error_set(RV_EFORMAT, "second frame line at log "
+				"line %zu after the frame's end", l.no);
+			goto cleanup;
+		}
+	}
+
+	if ((rc = rv_sha256_buf(sum, payload.ptr, payload.len)) < 0)
+		goto cleanup;
+	if (memcmp(sum, end_sum, RV_SHA256_LEN) != 0) {
+		rc = rv_error_set(RV_EVERIFY, "frame payload does not match "
+			"its sha256");
+		goto cleanup;
+	}
+	rv_buf_init(&raw, h.raw);
+	if ((rc = inflate_exact(&raw, &payload, h.raw)) < 0)
+		goto cleanup;
+	if ((rc = rv_sha256_buf(sum, raw.ptr, raw.len)) < 0)
+		goto cleanup;
+	if (memcmp(sum, h.root, RV_SHA256_LEN) != 0) {
+		rc = rv_error_set(RV_EVERIFY, "frame manifest does not match "
+			"the root hash in its header");
+		goto cleanup;
+	}
+	if ((rc = rv_manifest_parse(&m, raw.ptr, raw.len)) < 0) {
+		rc = rv_error_prefix(rc, "frame manifest");
+		goto cleanup;
+	}
+	rv_manifest_stats_get(&st, m);
+	if (st.entries != h.entries || st.errors != h.errors) {
+		rc = rv_error_set(RV_EFORMAT, "frame header says entries=%zu "
+			"errors=%zu, the manifest has %zu and %zu", h.entries,
+			h.errors, st.entries, st.errors);
+		goto cleanup;
+	}
+	if (root_out)
+		memcpy(root_out, sum, RV_SHA256_LEN);
+	*out = m;
+	m = NULL;
+
+cleanup:
+	rv_manifest_free(m);
+	rv_buf_dispose(&payload);
+	rv_buf_dispose(&raw);
+	return rc;
+}
+
+/* --- the summary line --------------------------------------------------- */
+
+int rv_summary_format(rv_buf *out, const rv_manifest *m)
+{
+	unsigned char root[RV_SHA256_LEN];
+	char hex[RV_SHA256_HEX];
+	rv_manifest_stats st;
+	int rc;
+
+	if ((rc = rv_manifest_root_hash(root, m)) < 0)
+		return rc;
+	rv_sha256_to_hex(hex, root);
+	rv_manifest_stats_get(&st, m);
+	return rv_buf_printf(out, SUMMARY_TAG "%d root=%s entries=%zu files=%zu "
+		"dirs=%zu symlinks=%zu others=%zu mounts=%zu errors=%zu "
+		"bytes=%llu status=%s\n", RV_FRAME_VERSION, hex, st.entries,
+		st.files, st.dirs, st.symlinks, st.others, st.mounts, st.errors,
+		(unsigned long long)st.bytes,
+		st.errors ? "incomplete" : "complete");
+}
+
+int rv_summary_format_error(rv_buf *out, const char *msg)
+{
+	size_t i, n = strlen(msg);
+	int rc;
+
+	if (n > SUMMARY_ERROR_MAX)
+		n = SUMMARY_ERROR_MAX;
+	if ((rc = rv_buf_printf(out, SUMMARY_TAG "%d error=", RV_FRAME_VERSION)) < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)msg[i];
+
+		if ((rc = rv_buf_putc(out, ch >= 0x20 && ch < 0x7f ?
+			(char)ch : '?')) < 0)
+			return rc;
+	}
+	return rv_buf_putc(out, '\n');
+}
+
+int rv_summary_parse(rv_summary *out, const char *text, size_t len)
+{
+	rv_summary s;
+	cursor c;
+	uint64_t v;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len + 1 > RV_SUMMARY_MAX)
+		return rv_error_set(RV_EFORMAT, "summary longer than %d bytes",
+			RV_SUMMARY_MAX - 1);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (ch < 0x20 || ch >= 0x7f)
+			return rv_error_set(RV_EFORMAT, "summary holds a control "
+				"or non-ASCII byte at offset %zu", i);
+	}
+	c.p = text;
+	c.end = text + len;
+	if (!cur_lit(&c, SUMMARY_TAG) || !cur_u64(&c, &v) || !cur_lit(&c, " "))
+		return rv_error_set(RV_EFORMAT, "not an rv-probe summary line");
+	if (v != RV_FRAME_VERSION)
+		return rv_error_set(RV_EUNSUPPORTED, "summary version %llu not "
+			"supported (this build reads version %d)",
+			(unsigned long long)v, RV_FRAME_VERSION);
+	s.version = (int)v;
+	if (cur_lit(&c, "error=")) {
+		if (cur_done(&c))
+			return rv_error_set(RV_EFORMAT, "summary: empty error "
+				"message");
+		return rv_error_set(RV_ERROR, "probe failed: %.*s",
+			(int)(c.end - c.p), c.p);
+	}
+	if (!(cur_lit(&c, "root=") && cur_hex(&c, s.root) &&
+	      cur_lit(&c, " entries=") && cur_size(&c, &s.stats.entries) &&
+	      cur_lit(&c, " files=") && cur_size(&c, &s.stats.files) &&
+	      cur_lit(&c, " dirs=") && cur_size(&c, &s.stats.dirs) &&
+	      cur_lit(&c, " symlinks=") && cur_size(&c, &s.stats.symlinks) &&
+	      cur_lit(&c, " others=") && cur_size(&c, &s.stats.others) &&
+	      cur_lit(&c, " mounts=") && cur_size(&c, &s.stats.mounts) &&
+	      cur_lit(&c, " errors=") && cur_size(&c, &s.stats.errors) &&
+	      cur_lit(&c, " bytes=") && cur_u64(&c, &s.stats.bytes) &&
+	      cur_lit(&c, " status=")))
+		return rv_error_set(RV_EFORMAT, "malformed summary near offset "
+			"%zu", (size_t)(c.p - text));
+	if (cur_lit(&c, "complete"))
+		s.complete = 1;
+	else if (cur_lit(&c, "incomplete"))
+		s.complete = 0;
+	else
+		return rv_error_set(RV_EFORMAT, "summary: unknown status");
+	if (!cur_done(&c))
+		return rv_error_set(RV_EFORMAT, "summary: trailing bytes after "
+			"status");
+	/* The counts must add up the way rv_manifest_stats_get counts. */
+	if (s.stats.files > s.stats.entries ||
+	    s.stats.dirs > s.stats.entries - s.stats.files ||
+	    s.stats.symlinks > s.stats.entries - s.stats.files - s.stats.dirs ||
+	    s.stats.others > s.stats.entries - s.stats.files - s.stats.dirs -
+		s.stats.symlinks ||
+	    s.stats.mounts != s.stats.entries - s.stats.files - s.stats.dirs -
+		s.stats.symlinks - s.stats.others)
+		return rv_error_set(RV_EFORMAT, "summary: files, dirs, symlinks, "
+			"others and mounts do not add up to entries");
+	if (s.stats.errors > s.stats.entries)
+		return rv_error_set(RV_EFORMAT, "summary: more errors than "
+			"entries");
+	if (s.complete != (s.stats.errors == 0))
+		return rv_error_set(RV_EFORMAT, "summary: status=%s contradicts "
+			"errors=%zu", s.complete ? "complete" : "incomplete",
+			s.stats.errors);
+	*out = s;
+	return RV_OK;
+}
