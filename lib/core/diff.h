@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "core/manifest.h"
+#include "util/buf.h"
 
 /* What changed at one path (a bit set for modified paths). */
 enum {
@@ -24,13 +25,18 @@ typedef enum rv_severity {
 	RV_SEV_HIGH
 } rv_severity;
 
+#define RV_SEV_COUNT 4
+
 typedef struct rv_diff_change {
 	const rv_manifest_entry *a; /* NULL when added; points into manifest a */
 	const rv_manifest_entry *b; /* NULL when removed; points into manifest b */
 	unsigned what;              /* RV_DIFF_* bits */
-	int executable;             /* b (or a, when removed) has an x bit */
+	int executable;             /* b (or a, when removed) is a regular file
+	                             * with an x bit */
 	int elf;                    /* b (or a, when removed) is an ELF file */
-	int setid_gained;           /* setuid or setgid appeared */
+	int setid_gained;           /* b is a regular file with a setuid or
+	                             * setgid bit that a did not have (or b
+	                             * was added with one) */
 	rv_severity severity;
 } rv_diff_change;
 
@@ -38,18 +44,54 @@ typedef struct rv_diff {
 	rv_diff_change *changes;    /* in path order */
 	size_t count;
 	size_t allowed;             /* changes dropped by the allowlist */
-	size_t masked;              /* a entries hidden under a mount in b */
-	size_t errors_a, errors_b;  /* unreadable entries on each side */
+	size_t masked;              /* entries hidden under a mount on the
+	                             * other side (see rv_diff_compute) */
+	size_t unknown;             /* entries present on one side only, below
+	                             * a directory the other side could not
+	                             * read: neither added nor removed */
+	size_t errors_a, errors_b;  /* unreadable entries on each side among
+	                             * the listed changes */
+	size_t by_severity[RV_SEV_COUNT]; /* listed changes per severity */
 } rv_diff;
 
 /*
  * Compare sorted manifests a (the reference, e.g. the image) and b (e.g.
- * the running container). Changes whose path matches a glob in allow are
- * counted in `allowed`, not listed. A mount entry in b hides what a has at
- * and below that path (a ConfigMap mounted over /app/config is not drift).
- * Severity: high for an added or changed executable or ELF file and for a
- * gained setuid/setgid bit; medium for other content changes and added
- * files; low for removals and mode/owner changes; info for directories.
+ * the running container); *out gets the result, free it with
+ * rv_diff_free. RV_EINVAL if either manifest is not sorted by path bytes
+ * or has a duplicate path; RV_ENOMEM.
+ *
+ * Masking. A mount entry hides what the other manifest has at and below
+ * its path: a ConfigMap mounted over /app/config in b is not drift, and
+ * neither is a's regular file at a path where b has a single-file mount.
+ * Hidden entries are counted in `masked`. Mount entries themselves never
+ * make a change (a mount is not drift), whether or not the other side has
+ * one at the same path.
+ *
+ * Unreadable entries (err != 0 on either side) always make a change with
+ * RV_DIFF_UNREADABLE, so that a caller never calls such a diff clean: its
+ * verdict is "incomplete". Metadata that both sides know (type, mode,
+ * owner when lstat worked) is still compared; content is not. An entry
+ * present on one side only, below a directory (or an entry of unknown
+ * type) that the other side could not read, is counted in `unknown`, not
+ * listed: its absence there proves nothing. errors_a + errors_b > 0 if
+ * and only if some listed change has RV_DIFF_UNREADABLE.
+ *
+ * Allowlist. A change whose path matches one of the nallow globs in allow
+ * (core/glob.h; a glob on a directory covers what is below it) is counted
+ * in `allowed` and not listed, unreadable ones included: an allowed path
+ * is expected to differ.
+ *
+ * Severity:
+ *   high    an added file, a content or type change, that leaves an
+ *           executable (any x bit) or ELF regular file in b; a setuid or
+ *           setgid bit gained by a regular file
+ *   medium  other added entries (files, symlinks, devices...), other
+ *           content and type changes; anything unreadable (its content is
+ *           unknown)
+ *   low     removals, mode and owner changes
+ *   info    directories added or removed, a directory's mode or owner
+ * A change gets the highest severity any of its parts has.
+ *
  * The diff borrows a and b: they must outlive it.
  */
 int rv_diff_compute(rv_diff **out, const rv_manifest *a, const rv_manifest *b,
@@ -58,13 +100,23 @@ int rv_diff_compute(rv_diff **out, const rv_manifest *a, const rv_manifest *b,
 /* Free d. NULL-safe. */
 void rv_diff_free(rv_diff *d);
 
-/* The path a change is about. */
+/* The entry a change is about: b's, or a's when removed. */
 const rv_manifest_entry *rv_diff_entry(const rv_diff_change *c);
 
-/* "added", "removed", "modified", ... for a change's main kind. */
+/* The change's main kind, the first of: "added", "removed",
+ * "unreadable", "type", "modified" (content), "mode", "owner". */
 const char *rv_diff_kind_name(const rv_diff_change *c);
 
-/* "info", "low", "medium", "high". */
+/* "info", "low", "medium", "high" ("?" out of range). */
 const char *rv_severity_name(rv_severity s);
+
+/*
+ * Append a one-line human description of c's details, without the path,
+ * e.g. "mode 0644->0755, uid 0->1000, sha256 0a1b2c3d..->4e5f6a7b.., exec,
+ * elf, setid", or for an added or removed entry "file, mode 0755, owner
+ * 0:0, size 4096, sha256 0a1b2c3d.., exec". Pure ASCII, no newline; the
+ * caller prints the path (escaped). Errors: RV_ENOMEM, RV_ETOOBIG.
+ */
+int rv_diff_describe(rv_buf *out, const rv_diff_change *c);
 
 #endif
