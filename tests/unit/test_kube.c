@@ -20,6 +20,7 @@
 
 static char dir[256];
 static char top[1024];
+static pid_t server_pid; /* killed by teardown if a test fails before stop() */
 
 static void sh(const char *fmt, ...)
 {
@@ -98,6 +99,7 @@ static pid_t serve(const char *script, int client_ca, int *port)
 				"--script", sc, "--log", log, "--port-file", pf, (char *)NULL);
 		_exit(127);
 	}
+	server_pid = pid;
 	for (i = 0; i < 200; i++) {
 		if (access(pf, F_OK) == 0)
 			break;
@@ -112,6 +114,7 @@ static pid_t serve(const char *script, int client_ca, int *port)
 
 static void stop(pid_t pid)
 {
+	server_pid = 0;
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 }
@@ -162,6 +165,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	if (server_pid > 0)
+		stop(server_pid);
 	sh("rm -rf '%s'", dir);
 	return 0;
 }
