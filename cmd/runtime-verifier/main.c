@@ -18,6 +18,7 @@ static const struct command {
 	{ "fingerprint", cmd_fingerprint, "fingerprint a directory tree" },
 	{ "diff", cmd_diff, "compare two manifests" },
 	{ "decode", cmd_decode, "turn a probe log into a manifest" },
+	{ "image", cmd_image, "fingerprint a registry image by digest or tag" },
 };
 
 static void usage(FILE *f)

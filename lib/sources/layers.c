@@ -1,0 +1,1173 @@
+/* layers.c - image layers (tar, gzip, zstd) streamed into change lists, folded into a manifest */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <isa-l/igzip_lib.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "sources/layers.h"
+#include "util/error.h"
+#include "util/sha256.h"
+#include "util/banned.h"
+
+#define IN_SIZE (256u * 1024)
+#define OUT_SIZE (256u * 1024)
+#define PATH_MAX_BYTES 4096u
+#define LIST_MAGIC "rv-layer-changes 1\n"
+
+enum op_kind { OP_ENTRY = 1, OP_LINK, OP_WHITEOUT, OP_OPAQUE };
+
+struct op {
+	unsigned char kind;
+	rv_manifest_entry e;  /* e.path owned */
+	char *link;           /* OP_LINK: target path, owned */
+	size_t link_len;
+};
+
+struct rv_layers_list {
+	struct op *ops;
+	size_t n, cap;
+	uint64_t tar_bytes;
+};
+
+int rv_layers_compression_of(rv_layers_compression *out, const char *mt)
+{
+	static const struct { const char *mt; rv_layers_compression c; } map[] = {
+		{ "application/vnd.oci.image.layer.v1.tar", RV_LAYERS_TAR },
+		{ "application/vnd.oci.image.layer.v1.tar+gzip", RV_LAYERS_GZIP },
+		{ "application/vnd.oci.image.layer.v1.tar+zstd", RV_LAYERS_ZSTD },
+		{ "application/vnd.docker.image.rootfs.diff.tar", RV_LAYERS_TAR },
+		{ "application/vnd.docker.image.rootfs.diff.tar.gzip", RV_LAYERS_GZIP },
+		{ "application/vnd.docker.image.rootfs.diff.tar.zstd", RV_LAYERS_ZSTD },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!strcmp(mt, map[i].mt)) {
+			*out = map[i].c;
+			return RV_OK;
+		}
+	}
+	return rv_error_set(RV_EUNSUPPORTED, "unsupported layer media type '%.200s'", mt);
+}
+
+void rv_layers_list_free(rv_layers_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n; i++) {
+		free(l->ops[i].e.path);
+		free(l->ops[i].link);
+	}
+	free(l->ops);
+	free(l);
+}
+
+uint64_t rv_layers_list_tar_bytes(const rv_layers_list *l)
+{
+	return l->tar_bytes;
+}
+
+size_t rv_layers_list_count(const rv_layers_list *l)
+{
+	return l->n;
+}
+
+/* Append an op; takes ownership of path and link (freed on failure). */
+static int list_push(rv_layers_list *l, unsigned char kind, const rv_manifest_entry *e,
+	char *path, size_t path_len, char *link, size_t link_len)
+{
+	struct op *o;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->ops, cap * sizeof(*l->ops));
+		if (!p) {
+			free(path);
+			free(link);
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		}
+		l->ops = p;
+		l->cap = cap;
+	}
+	o = &l->ops[l->n++];
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	if (e)
+		o->e = *e;
+	o->e.path = path;
+	o->e.path_len = path_len;
+	o->link = link;
+	o->link_len = link_len;
+	return RV_OK;
+}
+
+/* --- paths -------------------------------------------------------------- */
+
+/* Normalize a tar path into "/a/b" form (allocated). */
+static int norm_path(char **out, size_t *out_len, const char *raw, const char *what)
+{
+	rv_buf b = RV_BUF_INIT(PATH_MAX_BYTES + 2);
+	const char *p = raw, *c;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (!raw)
+		return rv_error_set(RV_EFORMAT, "tar %s without a name", what);
+	if (raw[0] == '/')
+		return rv_error_set(RV_EFORMAT, "tar %s '%.300s' is an absolute path", what, raw);
+	while (*p) {
+		c = strchr(p, '/');
+		n = c ? (size_t)(c - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			rv_buf_dispose(&b);
+			return rv_error_set(RV_EFORMAT, "tar %s '%.300s' has a '..' component", what, raw);
+		}
+		if (n && !(n == 1 && p[0] == '.')) {
+			if ((rc = rv_buf_putc(&b, '/')) < 0 || (rc = rv_buf_add(&b, p, n)) < 0) {
+				rv_buf_dispose(&b);
+				return rc == RV_ETOOBIG ? rv_error_set(RV_EFORMAT, "tar %s '%.300s...' is too long", what, raw) : rc;
+			}
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	if (!b.len && (rc = rv_buf_putc(&b, '/')) < 0) {
+		rv_buf_dispose(&b);
+		return rc;
+	}
+	*out = rv_buf_detach(&b, out_len);
+	if (!*out)
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	return RV_OK;
+}
+
+/* Is path at or below root? */
+static int under(const char *path, size_t len, const char *root)
+{
+	size_t rl = strlen(root);
+
+	if (rl == 1 && root[0] == '/')
+		return 1;
+	return len >= rl && !memcmp(path, root, rl) && (len == rl || path[rl] == '/');
+}
+
+/* Is path strictly below prefix? */
+static int strictly_under(const char *path, size_t len, const char *prefix, size_t pl)
+{
+	if (pl == 1 && prefix[0] == '/')
+		return len > 1;
+	return len > pl && !memcmp(path, prefix, pl) && path[pl] == '/';
+}
+
+static int in_scope(const rv_layers_opts *o, const char *path, size_t len)
+{
+	size_t i;
+
+	if (!o || !o->npaths)
+		return 1;
+	for (i = 0; i < o->npaths; i++)
+		if (under(path, len, o->paths[i]))
+			return 1;
+	return 0;
+}
+
+/* Is path a proper ancestor of a requested root? */
+static int above_scope(const rv_layers_opts *o, const char *path, size_t len)
+{
+	size_t i;
+
+	if (!o || !o->npaths)
+		return 0;
+	for (i = 0; i < o->npaths; i++)
+		if (strictly_under(o->paths[i], strlen(o->paths[i]), path, len))
+			return 1;
+	return 0;
+}
+
+/* --- decompression ------------------------------------------------------ */
+
+struct reader {
+	rv_layers_compression c;
+	int use_zlib;
+	rv_layers_read_fn fn;
+	void *ctx;
+	const volatile int *cancel;
+	unsigned char *in, *out;
+	size_t in_len, in_pos;
+	int src_eof;
+	int stream_end;       /* the compressed stream ended cleanly */
+	uint64_t total_out, max_out;
+	struct inflate_state *isal;
+	z_stream z;
+	int z_init;
+	ZSTD_DStream *zs;
+	int err;              /* an rv error happened inside a callback */
+};
+
+static int fill_in(struct reader *r)
+{
+	size_t got = 0;
+	int rc;
+
+	if (r->cancel && *r->cancel)
+		return rv_error_set(RV_ERROR, "cancelled");
+	if ((rc = r->fn(r->ctx, r->in, IN_SIZE, &got)) < 0)
+		return rc;
+	r->in_len = got;
+	r->in_pos = 0;
+	if (!got)
+		r->src_eof = 1;
+	return RV_OK;
+}
+
+/* Produce up to OUT_SIZE inflated bytes into r->out; *n = 0 at the end. */
+static int produce(struct reader *r, size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	for (;;) {
+		if (r->in_pos == r->in_len && !r->src_eof && (rc = fill_in(r)) < 0)
+			return rc;
+		if (r->c == RV_LAYERS_TAR) {
+			size_t k = r->in_len - r->in_pos;
+			if (!k)
+				return RV_OK;
+			memcpy(r->out, r->in + r->in_pos, k);
+			r->in_pos += k;
+			*n = k;
+		} else if (r->c == RV_LAYERS_GZIP && !r->use_zlib) {
+			struct inflate_state *s = r->isal;
+			int ret;
+
+			if (r->in_pos == r->in_len && r->src_eof) {
+				if (s->block_state != ISAL_BLOCK_FINISH)
+					return rv_error_set(RV_EFORMAT, "gzip stream is truncated");
+				r->stream_end = 1;
+				return RV_OK;
+			}
+			if (s->block_state == ISAL_BLOCK_FINISH) {
+				/* another gzip member follows */
+				isal_inflate_reset(s);
+				s->crc_flag = ISAL_GZIP;
+			}
+			s->next_in = r->in + r->in_pos;
+			s->avail_in = (uint32_t)(r->in_len - r->in_pos);
+			s->next_out = r->out;
+			s->avail_out = OUT_SIZE;
+			ret = isal_inflate(s);
+			if (ret < 0)
+				return rv_error_set(RV_EFORMAT, "gzip stream is corrupt (igzip error %d)", ret);
+			r->in_pos = r->in_len - s->avail_in;
+			*n = OUT_SIZE - s->avail_out;
+		} else if (r->c == RV_LAYERS_GZIP) {
+			int ret;
+
+			if (r->in_pos == r->in_len && r->src_eof) {
+				if (!r->stream_end)
+					return rv_error_set(RV_EFORMAT, "gzip stream is truncated");
+				return RV_OK;
+			}
+			if (r->stream_end) {
+				inflateReset(&r->z);
+				r->stream_end = 0;
+			}
+			r->z.next_in = r->in + r->in_pos;
+			r->z.avail_in = (uInt)(r->in_len - r->in_pos);
+			r->z.next_out = r->out;
+			r->z.avail_out = OUT_SIZE;
+			ret = inflate(&r->z, Z_NO_FLUSH);
+			if (ret == Z_STREAM_END)
+				r->stream_end = 1;
+			else if (ret != Z_OK && ret != Z_BUF_ERROR)
+				return rv_error_set(RV_EFORMAT, "gzip stream is corrupt (%s)",
+					r->z.msg ? r->z.msg : "zlib error");
+			r->in_pos = r->in_len - r->z.avail_in;
+			*n = OUT_SIZE - r->z.avail_out;
+		} else {
+			ZSTD_inBuffer ib = { r->in + r->in_pos, r->in_len - r->in_pos, 0 };
+			ZSTD_outBuffer ob = { r->out, OUT_SIZE, 0 };
+			size_t ret;
+
+			if (r->in_pos == r->in_len && r->src_eof) {
+				if (!r->stream_end)
+					return rv_error_set(RV_EFORMAT, "zstd stream is truncated");
+				return RV_OK;
+			}
+			ret = ZSTD_decompressStream(r->zs, &ob, &ib);
+			if (ZSTD_isError(ret))
+				return rv_error_set(RV_EFORMAT, "zstd stream is corrupt (%s)",
+					ZSTD_getErrorName(ret));
+			r->stream_end = ret == 0;
+			r->in_pos += ib.pos;
+			*n = ob.pos;
+		}
+		if (*n) {
+			r->total_out += *n;
+			if (r->total_out > r->max_out)
+				return rv_error_set(RV_ETOOBIG,
+					"layer inflates to more than %llu bytes (a compression bomb?)",
+					(unsigned long long)r->max_out);
+			return RV_OK;
+		}
+	}
+}
+
+static la_ssize_t ar_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct reader *r = ctx;
+	size_t n;
+	int rc;
+
+	if ((rc = produce(r, &n)) < 0) {
+		r->err = rc;
+		archive_set_error(a, EIO, "%s", rv_error_last());
+		return -1;
+	}
+	*buf = r->out;
+	return (la_ssize_t)n;
+}
+
+/* Read the source to its end, so a verifying source checks its digest. */
+static int drain(struct reader *r)
+{
+	int rc;
+
+	while (!r->src_eof)
+		if ((rc = fill_in(r)) < 0)
+			return rc;
+	return RV_OK;
+}
+
+static void reader_dispose(struct reader *r)
+{
+	free(r->in);
+	free(r->out);
+	free(r->isal);
+	if (r->z_init)
+		inflateEnd(&r->z);
+	ZSTD_freeDStream(r->zs);
+}
+
+static int reader_init(struct reader *r, rv_layers_compression c,
+	rv_layers_read_fn fn, void *ctx, const rv_layers_opts *opts)
+{
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->fn = fn;
+	r->ctx = ctx;
+	r->use_zlib = opts && opts->use_zlib;
+	r->cancel = opts ? opts->cancel : NULL;
+	r->max_out = opts && opts->max_inflated ? opts->max_inflated : RV_LAYERS_MAX_INFLATED;
+	r->in = malloc(IN_SIZE);
+	r->out = malloc(OUT_SIZE);
+	if (!r->in || !r->out)
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	if (c == RV_LAYERS_GZIP && !r->use_zlib) {
+		if (!(r->isal = calloc(1, sizeof(*r->isal))))
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		isal_inflate_init(r->isal);
+		r->isal->crc_flag = ISAL_GZIP;
+	} else if (c == RV_LAYERS_GZIP) {
+		if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
+			return rv_error_set(RV_ENOMEM, "cannot start zlib");
+		r->z_init = 1;
+	} else if (c == RV_LAYERS_ZSTD) {
+		if (!(r->zs = ZSTD_createDStream()))
+			return rv_error_set(RV_ENOMEM, "cannot start zstd");
+		ZSTD_initDStream(r->zs);
+	}
+	return RV_OK;
+}
+
+/* --- reading a layer ---------------------------------------------------- */
+
+static int hash_data(struct archive *a, struct reader *r, rv_manifest_entry *e, uint64_t size)
+{
+	rv_sha256 h = { NULL };
+	static const unsigned char zeros[4096];
+	unsigned char head[4];
+	size_t headn = 0;
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	uint64_t pos = 0;
+	int ret, rc;
+
+	if ((rc = rv_sha256_init(&h)) < 0)
+		return rc;
+	for (;;) {
+		ret = archive_read_data_block(a, &buf, &len, &off);
+		if (ret == ARCHIVE_EOF)
+			break;
+		if (ret < ARCHIVE_WARN) {
+			rc = r->err ? r->err : rv_error_set(RV_EFORMAT, "tar data of '%.300s': %s",
+				e->path, archive_error_string(a));
+			goto cleanup;
+		}
+		if (off < 0 || (uint64_t)off < pos || (uint64_t)off + len > size) {
+			rc = rv_error_set(RV_EFORMAT, "tar data of '%.300s' lies about its size", e->path);
+			goto cleanup;
+		}
+		while (pos < (uint64_t)off) { /* a sparse hole */
+			size_t k = (uint64_t)off - pos > sizeof(zeros) ? sizeof(zeros) : (size_t)((uint64_t)off - pos);
+			if ((rc = rv_sha256_update(&h, zeros, k)) < 0)
+				goto cleanup;
+			if (headn < 4) {
+				size_t t = 4 - headn < k ? 4 - headn : k;
+				memset(head + headn, 0, t);
+				headn += t;
+			}
+			pos += k;
+		}
+		if (headn < 4) {
+			size_t t = 4 - headn < len ? 4 - headn : len;
+			memcpy(head + headn, buf, t);
+			headn += t;
+		}
+		if ((rc = rv_sha256_update(&h, buf, len)) < 0)
+			goto cleanup;
+		pos += len;
+	}
+	while (pos < size) {
+		size_t k = size - pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(size - pos);
+		if ((rc = rv_sha256_update(&h, zeros, k)) < 0)
+			goto cleanup;
+		if (headn < 4) {
+			size_t t = 4 - headn < k ? 4 - headn : k;
+			memset(head + headn, 0, t);
+			headn += t;
+		}
+		pos += k;
+	}
+	e->elf = headn == 4 && !memcmp(head, "\x7f" "ELF", 4);
+	e->has_digest = 1;
+	rc = rv_sha256_final(&h, e->digest);
+cleanup:
+	rv_sha256_dispose(&h);
+	return rc;
+}
+
+static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
+	const rv_layers_opts *opts)
+{
+	struct archive_entry *ae;
+	rv_manifest_entry e;
+	char *path = NULL, *link = NULL;
+	size_t path_len, link_len;
+	const char *name, *base;
+	int ret, rc = RV_OK;
+
+	for (;;) {
+		ret = archive_read_next_header(a, &ae);
+		if (ret == ARCHIVE_EOF)
+			break;
+		if (ret < ARCHIVE_WARN) {
+			rc = r->err ? r->err : rv_error_set(RV_EFORMAT, "tar: %s", archive_error_string(a));
+			goto cleanup;
+		}
+		memset(&e, 0, sizeof(e));
+		name = archive_entry_pathname(ae);
+		if ((rc = norm_path(&path, &path_len, name, "entry")) < 0)
+			goto cleanup;
+		base = strrchr(path, '/') + 1;
+		if (!strncmp(base, ".wh.", 4)) {
+			size_t dl = (size_t)(base - path) - 1; /* parent without slash */
+			char *t;
+
+			if (!dl)
+				dl = 1; /* parent is "/" */
+			if (!strcmp(base, ".wh..wh..opq")) {
+				path[dl] = '\0';
+				if (in_scope(opts, path, dl) || above_scope(opts, path, dl)) {
+					rc = list_push(l, OP_OPAQUE, NULL, path, dl, NULL, 0);
+					path = NULL;
+					if (rc < 0)
+						goto cleanup;
+				}
+			} else if (strncmp(base, ".wh..wh.", 8) && base[4]) {
+				/* ".wh.NAME" hides NAME */
+				size_t tl = (size_t)(base - path) + strlen(base + 4);
+
+				if (!(t = malloc(tl + 1))) {
+					rc = rv_error_set(RV_ENOMEM, "out of memory");
+					goto cleanup;
+				}
+				memcpy(t, path, (size_t)(base - path));
+				memcpy(t + (base - path), base + 4, strlen(base + 4) + 1);
+				if (!strcmp(base + 4, ".") || !strcmp(base + 4, "..")) {
+					free(t);
+					rc = rv_error_set(RV_EFORMAT, "tar whiteout '%.300s' names '.' or '..'", name);
+					goto cleanup;
+				}
+				if (in_scope(opts, t, tl) || above_scope(opts, t, tl)) {
+					rc = list_push(l, OP_WHITEOUT, NULL, t, tl, NULL, 0);
+					if (rc < 0)
+						goto cleanup;
+				} else {
+					free(t);
+				}
+			}
+			free(path);
+			path = NULL;
+			continue;
+		}
+		if (!in_scope(opts, path, path_len) && !above_scope(opts, path, path_len)) {
+			free(path);
+			path = NULL;
+			continue;
+		}
+		e.mode = (uint32_t)archive_entry_mode(ae) & 07777;
+		if (archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > 0xffffffffLL ||
+		    archive_entry_gid(ae) < 0 || archive_entry_gid(ae) > 0xffffffffLL) {
+			rc = rv_error_set(RV_EFORMAT, "tar entry '%.300s' has an out-of-range owner", name);
+			goto cleanup;
+		}
+		e.uid = (uint32_t)archive_entry_uid(ae);
+		e.gid = (uint32_t)archive_entry_gid(ae);
+		if (archive_entry_hardlink(ae)) {
+			if ((rc = norm_path(&link, &link_len, archive_entry_hardlink(ae), "hardlink target")) < 0)
+				goto cleanup;
+			rc = list_push(l, OP_LINK, &e, path, path_len, link, link_len);
+			path = link = NULL;
+			if (rc < 0)
+				goto cleanup;
+			continue;
+		}
+		switch (archive_entry_filetype(ae)) {
+		case AE_IFREG:
+			e.type = RV_FT_FILE;
+			if (archive_entry_size(ae) < 0) {
+				rc = rv_error_set(RV_EFORMAT, "tar entry '%.300s' has a negative size", name);
+				goto cleanup;
+			}
+			e.size = (uint64_t)archive_entry_size(ae);
+			if (in_scope(opts, path, path_len)) {
+				e.path = path;
+				rc = hash_data(a, r, &e, e.size);
+				e.path = NULL;
+				if (rc < 0)
+					goto cleanup;
+			}
+			break;
+		case AE_IFDIR:
+			e.type = RV_FT_DIR;
+			break;
+		case AE_IFLNK: {
+			const char *target = archive_entry_symlink(ae);
+
+			e.type = RV_FT_SYMLINK;
+			e.mode = 0777; /* Linux symlinks have no mode of their own */
+			if (!target) {
+				rc = rv_error_set(RV_EFORMAT, "tar symlink '%.300s' has no target", name);
+				goto cleanup;
+			}
+			e.size = strlen(target);
+			e.has_digest = 1;
+			if ((rc = rv_sha256_buf(e.digest, target, e.size)) < 0)
+				goto cleanup;
+			break;
+		}
+		case AE_IFCHR:
+			e.type = RV_FT_CHAR;
+			break;
+		case AE_IFBLK:
+			e.type = RV_FT_BLOCK;
+			break;
+		case AE_IFIFO:
+			e.type = RV_FT_FIFO;
+			break;
+		case AE_IFSOCK:
+			e.type = RV_FT_SOCKET;
+			break;
+		default:
+			rc = rv_error_set(RV_EFORMAT, "tar entry '%.300s' has an unknown type", name);
+			goto cleanup;
+		}
+		rc = list_push(l, OP_ENTRY, &e, path, path_len, NULL, 0);
+		path = NULL;
+		if (rc < 0)
+			goto cleanup;
+	}
+cleanup:
+	free(path);
+	free(link);
+	return rc;
+}
+
+int rv_layers_read(rv_layers_list **out, rv_layers_compression c,
+	rv_layers_read_fn fn, void *ctx, const rv_layers_opts *opts)
+{
+	struct reader r;
+	struct archive *a = NULL;
+	rv_layers_list *l = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = reader_init(&r, c, fn, ctx, opts)) < 0)
+		goto cleanup;
+	if (!(l = calloc(1, sizeof(*l))) || !(a = archive_read_new())) {
+		rc = rv_error_set(RV_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	archive_read_support_format_tar(a);
+	archive_read_support_format_empty(a); /* a zero-byte layer: no entries */
+	/* Names are bytes: no charset conversion. */
+	(void)archive_read_set_format_option(a, "tar", "hdrcharset", "BINARY");
+	if (archive_read_open(a, &r, NULL, ar_read, NULL) != ARCHIVE_OK) {
+		rc = r.err ? r.err : rv_error_set(RV_EFORMAT, "tar: %s", archive_error_string(a));
+		goto cleanup;
+	}
+	if ((rc = read_entries(l, a, &r, opts)) < 0)
+		goto cleanup;
+	/* Inflate what follows the end marker too, so a truncated or
+	 * corrupt compressed stream is caught, then read the source out. */
+	for (;;) {
+		size_t n;
+		if ((rc = produce(&r, &n)) < 0)
+			goto cleanup;
+		if (!n)
+			break;
+	}
+	if ((rc = drain(&r)) < 0)
+		goto cleanup;
+	l->tar_bytes = r.total_out;
+	*out = l;
+	l = NULL;
+cleanup:
+	if (a)
+		archive_read_free(a);
+	reader_dispose(&r);
+	rv_layers_list_free(l);
+	return rc;
+}
+
+/* --- serialization ------------------------------------------------------ */
+
+static int put_u32(rv_buf *b, uint32_t v)
+{
+	unsigned char x[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+		(unsigned char)(v >> 8), (unsigned char)v };
+	return rv_buf_add(b, x, 4);
+}
+
+static int put_u64(rv_buf *b, uint64_t v)
+{
+	int rc = put_u32(b, (uint32_t)(v >> 32));
+	return rc < 0 ? rc : put_u32(b, (uint32_t)v);
+}
+
+int rv_layers_list_serialize(rv_buf *out, const rv_layers_list *l)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = rv_buf_puts(out, LIST_MAGIC)) < 0 || (rc = put_u64(out, l->tar_bytes)) < 0 ||
+	    (rc = put_u64(out, l->n)) < 0)
+		return rc;
+	for (i = 0; i < l->n; i++) {
+		const struct op *o = &l->ops[i];
+		unsigned char fl[4] = { o->kind, (unsigned char)o->e.type,
+			(unsigned char)(o->e.elf ? 1 : 0), (unsigned char)(o->e.has_digest ? 1 : 0) };
+
+		if ((rc = rv_buf_add(out, fl, 4)) < 0 || (rc = put_u32(out, o->e.mode)) < 0 ||
+		    (rc = put_u32(out, o->e.uid)) < 0 || (rc = put_u32(out, o->e.gid)) < 0 ||
+		    (rc = put_u64(out, o->e.size)) < 0 ||
+		    (rc = rv_buf_add(out, o->e.digest, RV_SHA256_LEN)) < 0 ||
+		    (rc = put_u32(out, (uint32_t)o->e.path_len)) < 0 ||
+		    (rc = rv_buf_add(out, o->e.path, o->e.path_len)) < 0 ||
+		    (rc = put_u32(out, (uint32_t)o->link_len)) < 0 ||
+		    (o->link_len && (rc = rv_buf_add(out, o->link, o->link_len)) < 0))
+			return rc;
+	}
+	return RV_OK;
+}
+
+struct cursor {
+	const unsigned char *p;
+	size_t left;
+};
+
+static int get_bytes(struct cursor *c, void *out, size_t n)
+{
+	if (c->left < n)
+		return RV_EFORMAT;
+	memcpy(out, c->p, n);
+	c->p += n;
+	c->left -= n;
+	return RV_OK;
+}
+
+static int get_u32(struct cursor *c, uint32_t *v)
+{
+	unsigned char x[4];
+
+	if (get_bytes(c, x, 4) < 0)
+		return RV_EFORMAT;
+	*v = (uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3];
+	return RV_OK;
+}
+
+static int get_u64(struct cursor *c, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (get_u32(c, &hi) < 0 || get_u32(c, &lo) < 0)
+		return RV_EFORMAT;
+	*v = (uint64_t)hi << 32 | lo;
+	return RV_OK;
+}
+
+static int get_path(struct cursor *c, char **out, size_t *len, int allow_empty)
+{
+	uint32_t n;
+
+	*out = NULL;
+	if (get_u32(c, &n) < 0 || n > PATH_MAX_BYTES + 1 || c->left < n)
+		return RV_EFORMAT;
+	*len = n;
+	if (!n) {
+		if (!allow_empty)
+			return RV_EFORMAT;
+		return RV_OK;
+	}
+	if (memchr(c->p, '\0', n) || rv_manifest_check_path((const char *)c->p, n) < 0)
+		return RV_EFORMAT;
+	if (!(*out = malloc(n + 1)))
+		return RV_ENOMEM;
+	memcpy(*out, c->p, n);
+	(*out)[n] = '\0';
+	c->p += n;
+	c->left -= n;
+	return RV_OK;
+}
+
+int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len)
+{
+	struct cursor c = { data, len };
+	rv_layers_list *l = NULL;
+	uint64_t count, i;
+	char magic[sizeof(LIST_MAGIC) - 1];
+	int rc = RV_OK;
+
+	*out = NULL;
+	if (get_bytes(&c, magic, sizeof(magic)) < 0 || memcmp(magic, LIST_MAGIC, sizeof(magic)))
+		return rv_error_set(RV_EFORMAT, "not a layer change list");
+	if (!(l = calloc(1, sizeof(*l))))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	if (get_u64(&c, &l->tar_bytes) < 0 || get_u64(&c, &count) < 0 ||
+	    count > len / 60) {
+		rc = RV_EFORMAT;
+		goto cleanup;
+	}
+	for (i = 0; i < count; i++) {
+		unsigned char fl[4];
+		rv_manifest_entry e;
+		char *path = NULL, *link = NULL;
+		size_t pl = 0, ll = 0;
+
+		memset(&e, 0, sizeof(e));
+		if (get_bytes(&c, fl, 4) < 0 || get_u32(&c, &e.mode) < 0 || get_u32(&c, &e.uid) < 0 ||
+		    get_u32(&c, &e.gid) < 0 || get_u64(&c, &e.size) < 0 ||
+		    get_bytes(&c, e.digest, RV_SHA256_LEN) < 0) {
+			rc = RV_EFORMAT;
+			goto cleanup;
+		}
+		if (fl[0] < OP_ENTRY || fl[0] > OP_OPAQUE || fl[1] > RV_FT_MOUNT || fl[2] > 1 ||
+		    fl[3] > 1 || e.mode > 07777) {
+			rc = RV_EFORMAT;
+			goto cleanup;
+		}
+		e.type = (rv_ftype)fl[1];
+		e.elf = fl[2];
+		e.has_digest = fl[3];
+		if ((rc = get_path(&c, &path, &pl, 0)) < 0 ||
+		    (rc = get_path(&c, &link, &ll, fl[0] != OP_LINK)) < 0) {
+			free(path);
+			goto cleanup;
+		}
+		if ((rc = list_push(l, fl[0], &e, path, pl, link, ll)) < 0)
+			goto cleanup;
+	}
+	if (c.left)
+		rc = RV_EFORMAT;
+cleanup:
+	if (rc < 0) {
+		rv_layers_list_free(l);
+		if (rc == RV_EFORMAT)
+			return rv_error_set(RV_EFORMAT, "malformed layer change list");
+		return rc == RV_ENOMEM ? rv_error_set(RV_ENOMEM, "out of memory") : rc;
+	}
+	*out = l;
+	return RV_OK;
+}
+
+/* --- folding ------------------------------------------------------------ */
+
+/* The folded tree: entries in an array, found through an open-addressing
+ * hash of their paths. Dead entries are compacted on rehash. */
+struct tree {
+	rv_manifest_entry *ents;
+	unsigned char *dead;
+	size_t n, cap;
+	long *slots;   /* -1 empty, -2 tombstone, else index */
+	size_t nslots, used;
+};
+
+static uint64_t hash_path(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (n--) {
+		h ^= (unsigned char)*p++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static long tree_find(const struct tree *t, const char *p, size_t n, size_t *slot_out)
+{
+	size_t i, mask = t->nslots - 1, first_tomb = (size_t)-1;
+	long s;
+
+	if (!t->nslots) {
+		if (slot_out)
+			*slot_out = (size_t)-1;
+		return -1;
+	}
+	for (i = hash_path(p, n) & mask;; i = (i + 1) & mask) {
+		s = t->slots[i];
+		if (s == -1) {
+			if (slot_out)
+				*slot_out = first_tomb != (size_t)-1 ? first_tomb : i;
+			return -1;
+		}
+		if (s == -2) {
+			if (first_tomb == (size_t)-1)
+				first_tomb = i;
+			continue;
+		}
+		if (t->ents[s].path_len == n && !memcmp(t->ents[s].path, p, n)) {
+			if (slot_out)
+				*slot_out = i;
+			return s;
+		}
+	}
+}
+
+static int tree_rehash(struct tree *t, size_t want)
+{
+	size_t ns = 64, i, j, slot;
+	long *slots;
+
+	while (ns < want * 2)
+		ns *= 2;
+	/* compact */
+	for (i = j = 0; i < t->n; i++) {
+		if (t->dead[i]) {
+			free(t->ents[i].path);
+			continue;
+		}
+		t->ents[j] = t->ents[i];
+		t->dead[j++] = 0;
+	}
+	t->n = j;
+	if (!(slots = malloc(ns * sizeof(*slots))))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	for (i = 0; i < ns; i++)
+		slots[i] = -1;
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = ns;
+	t->used = t->n;
+	for (i = 0; i < t->n; i++) {
+		tree_find(t, t->ents[i].path, t->ents[i].path_len, &slot);
+		t->slots[slot] = (long)i;
+	}
+	return RV_OK;
+}
+
+static void tree_kill(struct tree *t, long idx)
+{
+	size_t slot;
+
+	if (t->dead[idx])
+		return;
+	if (tree_find(t, t->ents[idx].path, t->ents[idx].path_len, &slot) == idx)
+		t->slots[slot] = -2;
+	t->dead[idx] = 1;
+}
+
+/* Insert or replace path with e (e.path ignored; path copied). */
+static int tree_put(struct tree *t, const rv_manifest_entry *e, const char *path, size_t n)
+{
+	size_t slot;
+	long idx;
+	char *p;
+	int rc;
+
+	idx = tree_find(t, path, n, &slot);
+	if (idx >= 0) {
+		p = t->ents[idx].path;
+		t->ents[idx] = *e;
+		t->ents[idx].path = p;
+		t->ents[idx].path_len = n;
+		return RV_OK;
+	}
+	if (t->n == t->cap || (t->used + 1) * 2 > t->nslots) {
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 256;
+			void *a = realloc(t->ents, cap * sizeof(*t->ents));
+			void *d;
+			if (!a)
+				return rv_error_set(RV_ENOMEM, "out of memory");
+			t->ents = a;
+			if (!(d = realloc(t->dead, cap)))
+				return rv_error_set(RV_ENOMEM, "out of memory");
+			t->dead = d;
+			t->cap = cap;
+		}
+		if ((rc = tree_rehash(t, t->n + 1)) < 0)
+			return rc;
+		tree_find(t, path, n, &slot);
+	}
+	if (!(p = malloc(n + 1)))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	memcpy(p, path, n);
+	p[n] = '\0';
+	t->ents[t->n] = *e;
+	t->ents[t->n].path = p;
+	t->ents[t->n].path_len = n;
+	t->dead[t->n] = 0;
+	if (t->slots[slot] == -1)
+		t->used++;
+	t->slots[slot] = (long)t->n;
+	t->n++;
+	return RV_OK;
+}
+
+static void tree_remove_below(struct tree *t, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!t->dead[i] && strictly_under(t->ents[i].path, t->ents[i].path_len, p, n))
+			tree_kill(t, (long)i);
+}
+
+static void tree_dispose(struct tree *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->ents[i].path);
+	free(t->ents);
+	free(t->dead);
+	free(t->slots);
+}
+
+/* Make sure the in-scope ancestors of path exist as directories. */
+static int ensure_parents(struct tree *t, const rv_layers_opts *o, const char *path, size_t n)
+{
+	rv_manifest_entry d;
+	size_t k;
+	long idx;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.type = RV_FT_DIR;
+	d.mode = 0755;
+	for (k = 1; k < n; k++) {
+		size_t pl;
+
+		if (path[k] != '/')
+			continue;
+		pl = k;
+		if (!in_scope(o, path, pl))
+			continue;
+		idx = tree_find(t, path, pl, NULL);
+		if (idx >= 0 && t->ents[idx].type == RV_FT_DIR)
+			continue;
+		if (idx >= 0)
+			tree_remove_below(t, path, pl);
+		if ((rc = tree_put(t, &d, path, pl)) < 0)
+			return rc;
+	}
+	/* "/" itself, when in scope */
+	if (n > 1 && in_scope(o, "/", 1) && tree_find(t, "/", 1, NULL) < 0 &&
+	    (rc = tree_put(t, &d, "/", 1)) < 0)
+		return rc;
+	return RV_OK;
+}
+
+static int apply_entry(struct tree *t, const rv_layers_opts *o, const rv_manifest_entry *e,
+	const char *path, size_t n)
+{
+	long idx;
+	int rc;
+
+	if (!in_scope(o, path, n)) {
+		/* an ancestor of a root: a non-directory hides the root */
+		if (e->type != RV_FT_DIR)
+			tree_remove_below(t, path, n);
+		return RV_OK;
+	}
+	idx = tree_find(t, path, n, NULL);
+	if (idx >= 0 && t->ents[idx].type == RV_FT_DIR && e->type != RV_FT_DIR)
+		tree_remove_below(t, path, n);
+	if ((rc = ensure_parents(t, o, path, n)) < 0)
+		return rc;
+	return tree_put(t, e, path, n);
+}
+
+int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
+	const rv_layers_opts *opts)
+{
+	static const char *const slash[] = { "/" };
+	rv_layers_opts o;
+	struct tree t;
+	rv_manifest *m = NULL;
+	size_t i, j;
+	long idx;
+	int rc = RV_OK;
+
+	*out = NULL;
+	memset(&t, 0, sizeof(t));
+	memset(&o, 0, sizeof(o));
+	if (opts)
+		o = *opts;
+	if (!o.npaths) {
+		o.paths = slash;
+		o.npaths = 1;
+	}
+	for (i = 0; i < n; i++) {
+		const rv_layers_list *l = layers[i];
+
+		/* whiteouts and opaque markers hide the lower layers first */
+		for (j = 0; j < l->n; j++) {
+			const struct op *op = &l->ops[j];
+
+			if (op->kind == OP_WHITEOUT) {
+				if ((idx = tree_find(&t, op->e.path, op->e.path_len, NULL)) >= 0)
+					tree_kill(&t, idx);
+				tree_remove_below(&t, op->e.path, op->e.path_len);
+			} else if (op->kind == OP_OPAQUE) {
+				tree_remove_below(&t, op->e.path, op->e.path_len);
+			}
+		}
+		for (j = 0; j < l->n; j++) {
+			const struct op *op = &l->ops[j];
+
+			if (op->kind == OP_ENTRY) {
+				rc = apply_entry(&t, &o, &op->e, op->e.path, op->e.path_len);
+			} else if (op->kind == OP_LINK) {
+				rv_manifest_entry e;
+
+				if (!in_scope(&o, op->e.path, op->e.path_len)) {
+					memset(&e, 0, sizeof(e));
+					e.type = RV_FT_FILE;
+					rc = apply_entry(&t, &o, &e, op->e.path, op->e.path_len);
+					if (rc < 0)
+						goto cleanup;
+					continue;
+				}
+				idx = tree_find(&t, op->link, op->link_len, NULL);
+				if (idx < 0 || t.ents[idx].type == RV_FT_DIR) {
+					rc = rv_error_set(RV_ENOTFOUND,
+						"hardlink '%.300s' in layer %zu: target '%.300s' %s",
+						op->e.path, i + 1, op->link,
+						idx < 0 ? (in_scope(&o, op->link, op->link_len) ?
+							"does not exist" : "is outside the requested paths") :
+							"is a directory");
+					goto cleanup;
+				}
+				e = t.ents[idx];
+				rc = apply_entry(&t, &o, &e, op->e.path, op->e.path_len);
+			}
+			if (rc < 0)
+				goto cleanup;
+		}
+	}
+	/* roots: "/" defaults to the directory umoci creates; other roots
+	 * that no layer made are recorded missing, as rv_walk does */
+	for (i = 0; i < o.npaths; i++) {
+		const char *root = o.paths[i];
+		rv_manifest_entry e;
+
+		if (tree_find(&t, root, strlen(root), NULL) >= 0)
+			continue;
+		memset(&e, 0, sizeof(e));
+		if (!strcmp(root, "/")) {
+			e.type = RV_FT_DIR;
+			e.mode = 0755;
+		} else {
+			e.type = RV_FT_UNKNOWN;
+			e.err = ENOENT;
+		}
+		if ((rc = tree_put(&t, &e, root, strlen(root))) < 0)
+			goto cleanup;
+	}
+	if ((rc = rv_manifest_new(&m)) < 0)
+		goto cleanup;
+	for (i = 0; i < t.n; i++) {
+		if (t.dead[i])
+			continue;
+		if ((rc = rv_manifest_add(m, &t.ents[i])) < 0)
+			goto cleanup;
+	}
+	if ((rc = rv_manifest_sort(m)) < 0)
+		goto cleanup;
+	*out = m;
+	m = NULL;
+cleanup:
+	rv_manifest_free(m);
+	tree_dispose(&t);
+	return rc;
+}
+
+int rv_layers_link_targets(char ***out, size_t *n, rv_layers_list *const *layers,
+	size_t nlayers, const rv_layers_opts *opts)
+{
+	char **v = NULL;
+	size_t nv = 0, i, j, k;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < nlayers; i++) {
+		for (j = 0; j < layers[i]->n; j++) {
+			const struct op *o = &layers[i]->ops[j];
+			void *p;
+
+			if (o->kind != OP_LINK || !in_scope(opts, o->e.path, o->e.path_len) ||
+			    in_scope(opts, o->link, o->link_len))
+				continue;
+			for (k = 0; k < nv; k++)
+				if (!strcmp(v[k], o->link))
+					break;
+			if (k < nv)
+				continue;
+			if (!(p = realloc(v, (nv + 1) * sizeof(*v))))
+				goto nomem;
+			v = p;
+			if (!(v[nv] = strdup(o->link)))
+				goto nomem;
+			nv++;
+		}
+	}
+	*out = v;
+	*n = nv;
+	return RV_OK;
+nomem:
+	for (k = 0; k < nv; k++)
+		free(v[k]);
+	free(v);
+	return rv_error_set(RV_ENOMEM, "out of memory");
+}

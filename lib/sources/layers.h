@@ -1,0 +1,98 @@
+/* layers.h - image layers (tar, gzip, zstd) streamed into change lists, folded into a manifest */
+#ifndef RV_LAYERS_H
+#define RV_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/manifest.h"
+#include "util/buf.h"
+
+/*
+ * A layer is read once, as a stream, and reduced to a compact change
+ * list: the entries under the requested paths (hashed as they pass), the
+ * hardlinks, and the whiteouts and opaque markers that can touch those
+ * paths. Nothing is written to disk. The change lists of an image's layers
+ * are folded in order into one manifest, applying the OCI layer rules:
+ *
+ * - `.wh.NAME` removes NAME (and all below it) of the lower layers;
+ *   `DIR/.wh..wh..opq` removes all children of DIR from the lower layers.
+ *   Both apply before the other entries of their layer. Other `.wh..wh.`
+ *   names are ignored.
+ * - A non-directory replacing a directory removes everything below it.
+ * - A hardlink takes the content and metadata of its target at the time
+ *   the link is applied (the target may come from an earlier layer).
+ * - Parent directories missing from the tar are created as umoci unpack
+ *   creates them as root with umask 022: mode 0755, owner 0:0. The same
+ *   holds for "/" when no layer has a "./" entry.
+ *
+ * Tar paths lose a leading "./", "." components and trailing slashes; an
+ * absolute path or a ".." component is RV_EFORMAT naming the path.
+ */
+
+typedef enum rv_layers_compression {
+	RV_LAYERS_TAR = 0,
+	RV_LAYERS_GZIP,
+	RV_LAYERS_ZSTD
+} rv_layers_compression;
+
+/* Map a layer media type (OCI or Docker) to its compression; an unknown
+ * or non-distributable type is RV_EUNSUPPORTED naming it. */
+int rv_layers_compression_of(rv_layers_compression *out, const char *media_type);
+
+/* Pull up to len bytes from a source; *got == 0 at the end. */
+typedef int (*rv_layers_read_fn)(void *ctx, void *buf, size_t len, size_t *got);
+
+typedef struct rv_layers_opts {
+	/* Absolute paths to keep (none: "/"). Borrowed. */
+	const char *const *paths;
+	size_t npaths;
+	/* Cap on the inflated bytes of one layer (a gzip bomb); 0 means
+	 * RV_LAYERS_MAX_INFLATED. */
+	uint64_t max_inflated;
+	/* Inflate gzip with zlib instead of ISA-L's igzip. */
+	int use_zlib;
+	/* Checked between reads; non-zero stops the read with "cancelled". */
+	const volatile int *cancel;
+} rv_layers_opts;
+
+#define RV_LAYERS_MAX_INFLATED (64ull << 30)
+
+typedef struct rv_layers_list rv_layers_list;
+
+/*
+ * Read one layer from fn/ctx (compressed as c) into *out (free with
+ * rv_layers_list_free). The source is read to its end even after the
+ * tar's end marker, so a verifying source (a registry blob stream) sees
+ * every byte. On error nothing is returned.
+ */
+int rv_layers_read(rv_layers_list **out, rv_layers_compression c,
+	rv_layers_read_fn fn, void *ctx, const rv_layers_opts *opts);
+
+void rv_layers_list_free(rv_layers_list *l);
+
+/* Inflated tar bytes the layer had, and ops kept. */
+uint64_t rv_layers_list_tar_bytes(const rv_layers_list *l);
+size_t rv_layers_list_count(const rv_layers_list *l);
+
+/* A compact, versioned binary form for the cache, and its parser (which
+ * validates every length and field: RV_EFORMAT on anything else). */
+int rv_layers_list_serialize(rv_buf *out, const rv_layers_list *l);
+int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len);
+
+/*
+ * Fold n change lists, lowest layer first, into a sorted manifest of the
+ * paths in opts (none: "/"). A requested path that no layer creates is
+ * recorded as in rv_walk: an RV_FT_UNKNOWN entry with err ENOENT. A
+ * hardlink whose target is not there is RV_ENOTFOUND naming both paths.
+ */
+int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
+	const rv_layers_opts *opts);
+
+/* The targets of hardlinks inside opts' paths that lie outside them
+ * (deduplicated; *out and each string allocated, free() them). The
+ * caller reads the layers again with these paths added. */
+int rv_layers_link_targets(char ***out, size_t *n, rv_layers_list *const *layers,
+	size_t nlayers, const rv_layers_opts *opts);
+
+#endif

@@ -1,0 +1,521 @@
+/* test_layers.c - layer streams to change lists, folding, whiteouts, hardlinks, codecs */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "core/manifest.h"
+#include "sources/layers.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/sha256.h"
+
+/* --- building tars in memory ------------------------------------------ */
+
+struct tb {
+	struct archive *a;
+	rv_buf out;
+};
+
+static la_ssize_t tb_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct tb *t = ctx;
+
+	(void)a;
+	assert_int_equal(rv_buf_add(&t->out, buf, len), 0);
+	return (la_ssize_t)len;
+}
+
+static void tb_start(struct tb *t)
+{
+	rv_buf_init(&t->out, (size_t)1 << 30);
+	t->a = archive_write_new();
+	assert_non_null(t->a);
+	assert_int_equal(archive_write_set_format_pax_restricted(t->a), ARCHIVE_OK);
+	assert_int_equal(archive_write_set_bytes_in_last_block(t->a, 1), ARCHIVE_OK);
+	assert_int_equal(archive_write_open(t->a, t, NULL, tb_write, NULL), ARCHIVE_OK);
+}
+
+/* type: 'f' file, 'd' dir, 'l' symlink, 'h' hardlink, 'p' fifo */
+static void tb_add(struct tb *t, char type, const char *path, unsigned mode,
+	unsigned uid, const char *data_or_target)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_uid(e, uid);
+	archive_entry_set_gid(e, uid);
+	switch (type) {
+	case 'f':
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_size(e, data_or_target ? (la_int64_t)strlen(data_or_target) : 0);
+		break;
+	case 'd':
+		archive_entry_set_filetype(e, AE_IFDIR);
+		break;
+	case 'l':
+		archive_entry_set_filetype(e, AE_IFLNK);
+		archive_entry_set_symlink(e, data_or_target);
+		break;
+	case 'h':
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_hardlink(e, data_or_target);
+		archive_entry_set_size(e, 0);
+		break;
+	case 'p':
+		archive_entry_set_filetype(e, AE_IFIFO);
+		break;
+	}
+	archive_entry_set_perm(e, mode);
+	assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
+	if (type == 'f' && data_or_target)
+		assert_int_equal(archive_write_data(t->a, data_or_target, strlen(data_or_target)),
+			(la_ssize_t)strlen(data_or_target));
+	archive_entry_free(e);
+}
+
+static void tb_finish(struct tb *t)
+{
+	assert_int_equal(archive_write_close(t->a), ARCHIVE_OK);
+	archive_write_free(t->a);
+}
+
+/* --- a memory source with small, odd-sized reads -------------------- */
+
+struct src {
+	const unsigned char *p;
+	size_t len, pos, step;
+};
+
+static int src_read(void *ctx, void *buf, size_t len, size_t *got)
+{
+	struct src *s = ctx;
+	size_t n = s->len - s->pos;
+
+	if (n > len)
+		n = len;
+	if (s->step && n > s->step)
+		n = s->step;
+	memcpy(buf, s->p + s->pos, n);
+	s->pos += n;
+	*got = n;
+	return 0;
+}
+
+static int read_layer(rv_layers_list **out, rv_layers_compression c, const void *data,
+	size_t len, const rv_layers_opts *o)
+{
+	struct src s = { data, len, 0, 777 };
+	int rc = rv_layers_read(out, c, src_read, &s, o);
+
+	if (rc == 0)
+		assert_int_equal(s.pos, s.len); /* read to the end */
+	return rc;
+}
+
+static void gzip_buf(rv_buf *out, const void *data, size_t len)
+{
+	z_stream z;
+	unsigned char chunk[65536];
+	int ret;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)data;
+	z.avail_in = (uInt)len;
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof(chunk);
+		ret = deflate(&z, Z_FINISH);
+		assert_int_equal(rv_buf_add(out, chunk, sizeof(chunk) - z.avail_out), 0);
+	} while (ret != Z_STREAM_END);
+	deflateEnd(&z);
+}
+
+static const rv_manifest_entry *find(const rv_manifest *m, const char *path)
+{
+	return rv_manifest_find(m, path, strlen(path));
+}
+
+static void hex_of(char out[RV_SHA256_HEX], const char *s)
+{
+	unsigned char d[RV_SHA256_LEN];
+
+	assert_int_equal(rv_sha256_buf(d, s, strlen(s)), 0);
+	rv_sha256_to_hex(out, d);
+}
+
+static int digest_is(const rv_manifest_entry *e, const char *content)
+{
+	char a[RV_SHA256_HEX], b[RV_SHA256_HEX];
+
+	hex_of(a, content);
+	rv_sha256_to_hex(b, e->digest);
+	return e->has_digest && !strcmp(a, b);
+}
+
+/* --- tests ------------------------------------------------------------- */
+
+static void test_entries_and_types(void **state)
+{
+	struct tb t;
+	rv_layers_list *l;
+	rv_manifest *m;
+	const rv_manifest_entry *e;
+
+	(void)state;
+	tb_start(&t);
+	tb_add(&t, 'd', "./", 0755, 0, NULL);
+	tb_add(&t, 'd', "./app/", 0750, 10, NULL);
+	tb_add(&t, 'f', "./app/a", 0644, 1000, "hello");
+	tb_add(&t, 'f', "app//./bin/x", 04755, 0, "\x7f" "ELFrest");
+	tb_add(&t, 'l', "app/link", 0777, 0, "/etc/passwd");
+	tb_add(&t, 'p', "app/fifo", 0600, 0, NULL);
+	tb_finish(&t);
+	assert_int_equal(read_layer(&l, RV_LAYERS_TAR, t.out.ptr, t.out.len, NULL), 0);
+	assert_int_equal(rv_layers_fold(&m, &l, 1, NULL), 0);
+	assert_int_equal(m->count, 7);
+	e = find(m, "/");
+	assert_non_null(e);
+	assert_int_equal(e->type, RV_FT_DIR);
+	e = find(m, "/app");
+	assert_int_equal(e->mode, 0750);
+	assert_int_equal(e->uid, 10);
+	e = find(m, "/app/a");
+	assert_int_equal(e->type, RV_FT_FILE);
+	assert_int_equal(e->size, 5);
+	assert_int_equal(e->uid, 1000);
+	assert_true(digest_is(e, "hello"));
+	assert_false(e->elf);
+	e = find(m, "/app/bin/x");
+	assert_true(e->elf);
+	assert_int_equal(e->mode, 04755);
+	e = find(m, "/app/bin"); /* implied parent */
+	assert_non_null(e);
+	assert_int_equal(e->type, RV_FT_DIR);
+	assert_int_equal(e->mode, 0755);
+	e = find(m, "/app/link");
+	assert_int_equal(e->type, RV_FT_SYMLINK);
+	assert_int_equal(e->size, strlen("/etc/passwd"));
+	assert_true(digest_is(e, "/etc/passwd"));
+	assert_int_equal(find(m, "/app/fifo")->type, RV_FT_FIFO);
+	rv_manifest_free(m);
+	rv_layers_list_free(l);
+	rv_buf_dispose(&t.out);
+}
+
+static void test_whiteouts_and_opaque(void **state)
+{
+	struct tb t1, t2;
+	rv_layers_list *l[2];
+	rv_manifest *m;
+
+	(void)state;
+	tb_start(&t1);
+	tb_add(&t1, 'f', "a/keep", 0644, 0, "k");
+	tb_add(&t1, 'f', "a/gone", 0644, 0, "g");
+	tb_add(&t1, 'f', "a/dir/deep", 0644, 0, "d");
+	tb_add(&t1, 'f', "o/old1", 0644, 0, "1");
+	tb_add(&t1, 'f', "o/sub/old2", 0644, 0, "2");
+	tb_add(&t1, 'f', "r/child", 0644, 0, "c");
+	tb_finish(&t1);
+	tb_start(&t2);
+	tb_add(&t2, 'f', "a/.wh.gone", 0644, 0, NULL);
+	tb_add(&t2, 'f', "a/.wh.dir", 0644, 0, NULL);
+	tb_add(&t2, 'f', "o/new", 0644, 0, "n");      /* before the marker: still kept */
+	tb_add(&t2, 'f', "o/.wh..wh..opq", 0644, 0, NULL);
+	tb_add(&t2, 'f', "r", 0644, 0, "now a file");  /* replaces a directory */
+	tb_add(&t2, 'f', "a/.wh..wh.plnk", 0644, 0, NULL); /* other .wh..wh. names: ignored */
+	tb_finish(&t2);
+	assert_int_equal(read_layer(&l[0], RV_LAYERS_TAR, t1.out.ptr, t1.out.len, NULL), 0);
+	assert_int_equal(read_layer(&l[1], RV_LAYERS_TAR, t2.out.ptr, t2.out.len, NULL), 0);
+	assert_int_equal(rv_layers_fold(&m, l, 2, NULL), 0);
+	assert_non_null(find(m, "/a/keep"));
+	assert_null(find(m, "/a/gone"));
+	assert_null(find(m, "/a/dir"));
+	assert_null(find(m, "/a/dir/deep"));
+	assert_null(find(m, "/o/old1"));
+	assert_null(find(m, "/o/sub"));
+	assert_null(find(m, "/o/sub/old2"));
+	assert_non_null(find(m, "/o/new"));
+	assert_int_equal(find(m, "/r")->type, RV_FT_FILE);
+	assert_null(find(m, "/r/child"));
+	assert_null(find(m, "/a/.wh..wh.plnk"));
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+	rv_layers_list_free(l[1]);
+	rv_buf_dispose(&t1.out);
+	rv_buf_dispose(&t2.out);
+}
+
+static void test_hardlinks(void **state)
+{
+	struct tb t1, t2;
+	rv_layers_list *l[2];
+	rv_manifest *m;
+	const rv_manifest_entry *e;
+	const char *paths[] = { "/app" };
+	rv_layers_opts o;
+	char **targets;
+	size_t nt;
+
+	(void)state;
+	tb_start(&t1);
+	tb_add(&t1, 'f', "usr/bin/tool", 04711, 5, "tool bytes");
+	tb_add(&t1, 'f', "app/orig", 0600, 7, "orig");
+	tb_add(&t1, 'h', "app/same", 0644, 0, "app/orig");
+	tb_finish(&t1);
+	tb_start(&t2);
+	tb_add(&t2, 'h', "app/tool", 0644, 0, "usr/bin/tool"); /* across layers */
+	tb_add(&t2, 'f', "app/orig", 0644, 0, "replaced");     /* the link keeps the old */
+	tb_finish(&t2);
+	assert_int_equal(read_layer(&l[0], RV_LAYERS_TAR, t1.out.ptr, t1.out.len, NULL), 0);
+	assert_int_equal(read_layer(&l[1], RV_LAYERS_TAR, t2.out.ptr, t2.out.len, NULL), 0);
+	assert_int_equal(rv_layers_fold(&m, l, 2, NULL), 0);
+	e = find(m, "/app/same");
+	assert_true(digest_is(e, "orig"));
+	assert_int_equal(e->mode, 0600);
+	assert_int_equal(e->uid, 7);
+	e = find(m, "/app/tool");
+	assert_true(digest_is(e, "tool bytes"));
+	assert_int_equal(e->mode, 04711);
+	assert_true(digest_is(find(m, "/app/orig"), "replaced"));
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+	rv_layers_list_free(l[1]);
+
+	/* With --path /app the target /usr/bin/tool is not kept: the fold
+	 * says so, and link_targets names it for a second pass. */
+	memset(&o, 0, sizeof(o));
+	o.paths = paths;
+	o.npaths = 1;
+	assert_int_equal(read_layer(&l[0], RV_LAYERS_TAR, t1.out.ptr, t1.out.len, &o), 0);
+	assert_int_equal(read_layer(&l[1], RV_LAYERS_TAR, t2.out.ptr, t2.out.len, &o), 0);
+	assert_int_equal(rv_layers_fold(&m, l, 2, &o), RV_ENOTFOUND);
+	assert_non_null(strstr(rv_error_last(), "outside the requested paths"));
+	assert_int_equal(rv_layers_link_targets(&targets, &nt, l, 2, &o), 0);
+	assert_int_equal(nt, 1);
+	assert_string_equal(targets[0], "/usr/bin/tool");
+	free(targets[0]);
+	free(targets);
+	rv_layers_list_free(l[0]);
+	rv_layers_list_free(l[1]);
+	rv_buf_dispose(&t1.out);
+	rv_buf_dispose(&t2.out);
+}
+
+static void test_paths_filter_and_roots(void **state)
+{
+	struct tb t1, t2;
+	rv_layers_list *l[2];
+	rv_manifest *m;
+	const char *paths[] = { "/opt/app", "/missing" };
+	rv_layers_opts o;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.paths = paths;
+	o.npaths = 2;
+	tb_start(&t1);
+	tb_add(&t1, 'f', "opt/app/x", 0644, 0, "x");
+	tb_add(&t1, 'f', "opt/other", 0644, 0, "o");
+	tb_finish(&t1);
+	assert_int_equal(read_layer(&l[0], RV_LAYERS_TAR, t1.out.ptr, t1.out.len, &o), 0);
+	assert_int_equal(rv_layers_fold(&m, l, 1, &o), 0);
+	assert_int_equal(m->count, 3);
+	assert_int_equal(find(m, "/opt/app")->type, RV_FT_DIR); /* implied */
+	assert_non_null(find(m, "/opt/app/x"));
+	assert_int_equal(find(m, "/missing")->type, RV_FT_UNKNOWN);
+	assert_int_equal(find(m, "/missing")->err, ENOENT);
+	rv_manifest_free(m);
+
+	/* an ancestor of a root replaced by a symlink hides the root */
+	tb_start(&t2);
+	tb_add(&t2, 'l', "opt", 0777, 0, "/srv");
+	tb_finish(&t2);
+	assert_int_equal(read_layer(&l[1], RV_LAYERS_TAR, t2.out.ptr, t2.out.len, &o), 0);
+	assert_int_equal(rv_layers_fold(&m, l, 2, &o), 0);
+	assert_int_equal(find(m, "/opt/app")->type, RV_FT_UNKNOWN);
+	assert_null(find(m, "/opt/app/x"));
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+	rv_layers_list_free(l[1]);
+	rv_buf_dispose(&t1.out);
+	rv_buf_dispose(&t2.out);
+}
+
+static void test_bad_paths(void **state)
+{
+	static const char *bad[] = { "/abs/x", "a/../../x", "..", "a/.wh.." };
+	rv_layers_list *l;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tb t;
+
+		tb_start(&t);
+		tb_add(&t, 'f', bad[i], 0644, 0, "x");
+		tb_finish(&t);
+		assert_int_equal(read_layer(&l, RV_LAYERS_TAR, t.out.ptr, t.out.len, NULL), RV_EFORMAT);
+		assert_non_null(strstr(rv_error_last(), bad[i]));
+		rv_buf_dispose(&t.out);
+	}
+}
+
+/* A tar with a larger body, for the codecs. */
+static void big_tar(struct tb *t)
+{
+	char *data = malloc(300001);
+	size_t i;
+
+	assert_non_null(data);
+	for (i = 0; i < 300000; i++)
+		data[i] = (char)('a' + (i * 7919) % 23);
+	data[300000] = '\0';
+	tb_start(t);
+	tb_add(t, 'f', "big", 0644, 0, data);
+	tb_add(t, 'f', "small", 0644, 0, "s");
+	tb_finish(t);
+	free(data);
+}
+
+static void test_codecs_agree(void **state)
+{
+	struct tb t;
+	rv_buf gz = RV_BUF_INIT((size_t)1 << 30), multi = RV_BUF_INIT((size_t)1 << 30);
+	rv_buf zs = RV_BUF_INIT((size_t)1 << 30), a = RV_BUF_INIT((size_t)1 << 30);
+	rv_buf b = RV_BUF_INIT((size_t)1 << 30);
+	rv_layers_list *l;
+	rv_layers_opts o;
+	size_t half, n;
+	void *z;
+
+	(void)state;
+	big_tar(&t);
+	gzip_buf(&gz, t.out.ptr, t.out.len);
+	/* two gzip members, as `cat a.gz b.gz` makes */
+	half = t.out.len / 2;
+	gzip_buf(&multi, t.out.ptr, half);
+	gzip_buf(&multi, t.out.ptr + half, t.out.len - half);
+	z = malloc(ZSTD_compressBound(t.out.len));
+	n = ZSTD_compress(z, ZSTD_compressBound(t.out.len), t.out.ptr, t.out.len, 3);
+	assert_false(ZSTD_isError(n));
+	assert_int_equal(rv_buf_add(&zs, z, n), 0);
+	free(z);
+
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(read_layer(&l, RV_LAYERS_TAR, t.out.ptr, t.out.len, &o), 0);
+	assert_int_equal(rv_layers_list_serialize(&a, l), 0);
+	assert_int_equal(rv_layers_list_tar_bytes(l), t.out.len);
+	rv_layers_list_free(l);
+	for (int round = 0; round < 5; round++) {
+		const rv_buf *in = round == 0 || round == 1 ? &gz : round == 2 || round == 3 ? &multi : &zs;
+		rv_layers_compression c = round == 4 ? RV_LAYERS_ZSTD : RV_LAYERS_GZIP;
+
+		o.use_zlib = round == 1 || round == 3;
+		assert_int_equal(read_layer(&l, c, in->ptr, in->len, &o), 0);
+		rv_buf_reset(&b);
+		assert_int_equal(rv_layers_list_serialize(&b, l), 0);
+		assert_int_equal(b.len, a.len);
+		assert_memory_equal(b.ptr, a.ptr, a.len);
+		rv_layers_list_free(l);
+	}
+	/* truncated and corrupt streams */
+	for (int zl = 0; zl < 2; zl++) {
+		o.use_zlib = zl;
+		assert_int_equal(read_layer(&l, RV_LAYERS_GZIP, gz.ptr, gz.len - 5, &o), RV_EFORMAT);
+		gz.ptr[gz.len / 2] ^= 0x55;
+		assert_true(read_layer(&l, RV_LAYERS_GZIP, gz.ptr, gz.len, &o) < 0);
+		gz.ptr[gz.len / 2] ^= 0x55;
+		o.max_inflated = 1000;
+		assert_int_equal(read_layer(&l, RV_LAYERS_GZIP, gz.ptr, gz.len, &o), RV_ETOOBIG);
+		assert_non_null(strstr(rv_error_last(), "more than 1000 bytes"));
+		o.max_inflated = 0;
+	}
+	assert_int_equal(read_layer(&l, RV_LAYERS_ZSTD, zs.ptr, zs.len - 3, &o), RV_EFORMAT);
+	assert_true(read_layer(&l, RV_LAYERS_TAR, gz.ptr, gz.len, &o) < 0); /* not a tar */
+	rv_buf_dispose(&gz);
+	rv_buf_dispose(&multi);
+	rv_buf_dispose(&zs);
+	rv_buf_dispose(&a);
+	rv_buf_dispose(&b);
+	rv_buf_dispose(&t.out);
+}
+
+static void test_serialize_round_trip(void **state)
+{
+	struct tb t;
+	rv_layers_list *l, *l2;
+	rv_buf a = RV_BUF_INIT((size_t)1 << 30), b = RV_BUF_INIT((size_t)1 << 30);
+	size_t cut;
+
+	(void)state;
+	tb_start(&t);
+	tb_add(&t, 'f', "x/a", 0644, 3, "a");
+	tb_add(&t, 'h', "x/b", 0644, 0, "x/a");
+	tb_add(&t, 'f', "x/.wh.c", 0644, 0, NULL);
+	tb_add(&t, 'f', "y/.wh..wh..opq", 0644, 0, NULL);
+	tb_add(&t, 'l', "x/s", 0777, 0, "a");
+	tb_finish(&t);
+	assert_int_equal(read_layer(&l, RV_LAYERS_TAR, t.out.ptr, t.out.len, NULL), 0);
+	assert_int_equal(rv_layers_list_count(l), 5);
+	assert_int_equal(rv_layers_list_serialize(&a, l), 0);
+	assert_int_equal(rv_layers_list_parse(&l2, a.ptr, a.len), 0);
+	assert_int_equal(rv_layers_list_serialize(&b, l2), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.ptr, b.ptr, a.len);
+	rv_layers_list_free(l2);
+	for (cut = 0; cut < a.len; cut += 7)
+		assert_int_equal(rv_layers_list_parse(&l2, a.ptr, cut), RV_EFORMAT);
+	a.ptr[a.len - 5] = '\0'; /* a NUL inside the last path ("/x/s", then a 0 link length) */
+	assert_int_equal(rv_layers_list_parse(&l2, a.ptr, a.len), RV_EFORMAT);
+	rv_layers_list_free(l);
+	rv_buf_dispose(&a);
+	rv_buf_dispose(&b);
+	rv_buf_dispose(&t.out);
+}
+
+static void test_media_types(void **state)
+{
+	rv_layers_compression c;
+
+	(void)state;
+	assert_int_equal(rv_layers_compression_of(&c, "application/vnd.oci.image.layer.v1.tar+gzip"), 0);
+	assert_int_equal(c, RV_LAYERS_GZIP);
+	assert_int_equal(rv_layers_compression_of(&c, "application/vnd.oci.image.layer.v1.tar+zstd"), 0);
+	assert_int_equal(c, RV_LAYERS_ZSTD);
+	assert_int_equal(rv_layers_compression_of(&c, "application/vnd.docker.image.rootfs.diff.tar.gzip"), 0);
+	assert_int_equal(c, RV_LAYERS_GZIP);
+	assert_int_equal(rv_layers_compression_of(&c, "application/vnd.oci.image.layer.v1.tar"), 0);
+	assert_int_equal(c, RV_LAYERS_TAR);
+	assert_int_equal(rv_layers_compression_of(&c,
+		"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"), RV_EUNSUPPORTED);
+	assert_int_equal(rv_layers_compression_of(&c, ""), RV_EUNSUPPORTED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entries_and_types),
+		cmocka_unit_test(test_whiteouts_and_opaque),
+		cmocka_unit_test(test_hardlinks),
+		cmocka_unit_test(test_paths_filter_and_roots),
+		cmocka_unit_test(test_bad_paths),
+		cmocka_unit_test(test_codecs_agree),
+		cmocka_unit_test(test_serialize_round_trip),
+		cmocka_unit_test(test_media_types),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
