@@ -19,6 +19,7 @@ static const struct command {
 	{ "diff", cmd_diff, "compare two manifests" },
 	{ "decode", cmd_decode, "turn a probe log into a manifest" },
 	{ "image", cmd_image, "fingerprint a registry image by digest or tag" },
+	{ "provenance", cmd_provenance, "which agents touched the build at a revision" },
 };
 
 static void usage(FILE *f)
