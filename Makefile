@@ -4,11 +4,11 @@ CC      ?= cc
 CLANG   ?= clang
 BUILD   ?= build
 OPT     ?= -O2 -g
-PKGS     = libcurl jansson yaml-0.1 libcrypto libarchive libgit2 zlib libzstd
+PKGS     = libcurl jansson yaml-0.1 libcrypto libarchive libgit2 zlib libzstd sqlite3
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-CPPFLAGS = -D_GNU_SOURCE -Ilib
+CPPFLAGS = -D_GNU_SOURCE -Ilib -DRV_HAVE_SQLITE3
 CFLAGS  ?= $(OPT)
 ALL_CFLAGS = -std=gnu11 -pthread $(WARN) $(CPPFLAGS) $(CFLAGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

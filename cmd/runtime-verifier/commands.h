@@ -9,5 +9,6 @@ int cmd_diff(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_provenance(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const struct command {
 	{ "decode", cmd_decode, "turn a probe log into a manifest" },
 	{ "image", cmd_image, "fingerprint a registry image by digest or tag" },
 	{ "provenance", cmd_provenance, "which agents touched the build at a revision" },
+	{ "sbom", cmd_sbom, "catalogue installed packages (CycloneDX)" },
 };
 
 static void usage(FILE *f)
