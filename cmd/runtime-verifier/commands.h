@@ -7,6 +7,7 @@
 int cmd_fingerprint(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_provenance(int argc, char **argv);
 int cmd_sbom(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{ "verify", cmd_verify, "verify the pods of a cluster against their images" },
 	{ "fingerprint", cmd_fingerprint, "fingerprint a directory tree" },
 	{ "diff", cmd_diff, "compare two manifests" },
 	{ "decode", cmd_decode, "turn a probe log into a manifest" },

@@ -4,7 +4,7 @@ client-mechanics tests (retries, auth, error bodies). It is not an API
 server: the Kubernetes API simulator is tests/sandbox.
 
 Usage: scripted_httpd.py --cert C --key K [--client-ca CA] --script S
-                         --log L --port-file P
+                         --log L --port-file P [--port N]
 
 The script is JSON: {"/path": [resp, resp, ...], ...}. Each request to a
 path takes the next response of its list; the last one repeats. A response
@@ -30,6 +30,7 @@ def main():
     ap.add_argument("--script", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
     with open(a.script) as f:
         script = json.load(f)
@@ -81,7 +82,7 @@ def main():
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = handle_any
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), H)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
     if a.client_ca:

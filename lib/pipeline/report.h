@@ -1,0 +1,23 @@
+/* report.h - the verify report for people, and its exit code */
+#ifndef RV_REPORT_H
+#define RV_REPORT_H
+
+#include <jansson.h>
+
+#include "util/buf.h"
+
+/*
+ * A one-screen text summary of a report (rv_verify_run) that answers the
+ * four questions: is each pod running what CI built, what changed, did an
+ * agent touch the build, how many pods show the same drift. Paths are
+ * already escaped in the report, so the text holds no control bytes from
+ * outside; other strings from outside are escaped here too.
+ */
+int rv_report_text(rv_buf *out, json_t *report);
+
+/* The exit code for a report: 2 when the run failed or some container is
+ * unverifiable or incomplete, else 1 when fail_on_drift and some container
+ * drifted, else 0. */
+int rv_report_exit_code(json_t *report, int fail_on_drift);
+
+#endif
