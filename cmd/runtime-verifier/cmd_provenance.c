@@ -10,6 +10,8 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "pipeline/report.h"
+#include "util/clock.h"
 #include "sources/git.h"
 #include "util/error.h"
 #include "util/banned.h"
@@ -62,118 +64,16 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* ---- JSON --------------------------------------------------------------- */
-
-static void time_str(char *out, size_t len, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, len, "%lld", (long long)t);
-}
-
-/* Strings from lib are valid UTF-8 (rv_agent_clean), so json_string never
- * fails on content; NULL becomes null. */
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *ident_json(const rv_git_ident *id)
-{
-	char t[64];
-
-	time_str(t, sizeof(t), id->time);
-	return json_pack("{s:s, s:s, s:s, s:I, s:o}", "name", id->name,
-		"email", id->email, "time", t, "offset_minutes", (json_int_t)id->offset,
-		"agent", str_or_null(id->agent));
-}
-
-/* The distinct agents of a commit, author first. */
-static json_t *agents_json(const rv_git_commit *c)
-{
-	json_t *a = json_array();
-	const char *names[2 + RV_AGENT_MAX_TRAILERS];
-	size_t i, j, n = 0;
-	int dup;
-
-	if (c->author.agent)
-		names[n++] = c->author.agent;
-	if (c->committer.agent)
-		names[n++] = c->committer.agent;
-	for (i = 0; i < c->trailers.n; i++)
-		if (c->trailers.v[i].agent)
-			names[n++] = c->trailers.v[i].agent;
-	for (i = 0; i < n; i++) {
-		for (dup = 0, j = 0; j < i && !dup; j++)
-			dup = strcmp(names[i], names[j]) == 0;
-		if (!dup)
-			json_array_append_new(a, json_string(names[i]));
-	}
-	return a;
-}
-
-static json_t *commit_json(const rv_git_commit *c)
-{
-	json_t *o, *tr = json_array(), *files = json_array();
-	size_t i;
-
-	for (i = 0; i < c->trailers.n; i++) {
-		const rv_agent_trailer *t = &c->trailers.v[i];
-
-		json_array_append_new(tr, json_pack("{s:s, s:s, s:s, s:s, s:o}",
-			"key", t->key, "kind", t->kind, "name", t->name,
-			"email", t->email, "agent", str_or_null(t->agent)));
-	}
-	for (i = 0; i < c->n_files; i++) {
-		char st[2] = { c->files[i].status, '\0' };
-
-		json_array_append_new(files, json_pack("{s:s, s:s, s:o}",
-			"status", st, "path", c->files[i].path,
-			"old_path", str_or_null(c->files[i].old_path)));
-	}
-	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:b, s:o, s:b, s:o, s:o, s:b}",
-		"id", c->id, "summary", c->summary, "parents", (int)c->parents,
-		"author", ident_json(&c->author),
-		"committer", ident_json(&c->committer),
-		"trailers", tr,
-		"trailers_truncated", c->trailers.truncated,
-		"message_truncated", c->trailers.message_truncated,
-		"signed", c->is_signed,
-		"signature", str_or_null(c->signature_kind),
-		"agent", c->agent,
-		"agents", agents_json(c),
-		"build_files_truncated", c->files_truncated,
-		"build_files", files,
-		"build_files_error", str_or_null(c->files_error),
-		"touched_build", c->n_files > 0);
-	return o;
-}
+/* ---- JSON ---------------------------------------------------------------- */
 
 static int print_json(const rv_git_result *res)
 {
-	json_t *recent = json_array(), *root;
+	json_t *root = rv_report_provenance(res);
 	char *text = NULL;
-	size_t i;
 	int rc = RV_EXIT_OK;
 
-	for (i = 0; i < res->n_recent; i++)
-		json_array_append_new(recent, commit_json(&res->recent[i]));
-	root = json_pack("{s:i, s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:{s:i, s:i, s:i, s:s, s:b, s:o}}",
-		"version", 1, "status", "ok",
-		"repository", res->repository, "revision", res->revision,
-		"commit", commit_json(&res->commit),
-		"touched_build", res->commit.n_files > 0,
-		"agent_touched_build", res->agent_touched_build,
-		"signatures_verified", 0,
-		"lookback",
-		"limit", (int)res->lookback_limit,
-		"scanned", (int)res->lookback_scanned,
-		"skipped", (int)res->lookback_skipped,
-		"history", "full",
-		"shallow", res->lookback_shallow,
-		"commits", recent);
+	if (root)
+		json_object_set_new(root, "version", json_integer(1));
 	if (!root || !(text = json_dumps(root, JSON_INDENT(2) | JSON_ENSURE_ASCII))) {
 		rv_error_set(RV_ENOMEM, "cannot format the result as JSON");
 		rc = cli_fail(CMD);
@@ -189,9 +89,9 @@ static int print_json(const rv_git_result *res)
 
 static void print_ident(const char *label, const rv_git_ident *id)
 {
-	char t[64];
+	char t[RV_TIME_ISO_LEN];
 
-	time_str(t, sizeof(t), id->time);
+	rv_clock_iso(t, id->time);
 	printf("  %-10s %s <%s>, %s", label, id->name, id->email, t);
 	if (id->agent)
 		printf("  [agent: %s]", id->agent);
@@ -223,16 +123,14 @@ static void print_files(const rv_git_commit *c, const char *indent)
 /* "Claude, GitHub Copilot" for a commit, or "-". */
 static void agent_list(char *out, size_t len, const rv_git_commit *c)
 {
-	json_t *a = agents_json(c);
-	size_t i, used = 0;
+	const char *names[2 + RV_AGENT_MAX_TRAILERS];
+	size_t i, used = 0, n = rv_git_commit_agents(names, sizeof(names) / sizeof(names[0]), c);
 
 	out[0] = '\0';
-	for (i = 0; i < json_array_size(a) && used < len; i++)
-		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "",
-			json_string_value(json_array_get(a, i)));
+	for (i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", names[i]);
 	if (!out[0])
 		snprintf(out, len, "-");
-	json_decref(a);
 }
 
 static void print_text(const rv_git_result *res)
@@ -295,7 +193,7 @@ static void print_text(const rv_git_result *res)
 		const rv_git_commit *r = &res->recent[i];
 
 		agent_list(agents, sizeof(agents), r);
-		time_str(t, sizeof(t), r->committer.time);
+		rv_clock_iso(t, r->committer.time);
 		t[10] = '\0';
 		printf("  %.12s %s %-20s %s%s\n", r->id, t, agents, r->summary,
 			r->is_signed ? "  (signed)" : "");

@@ -5,6 +5,7 @@
 
 #include "core/manifest.h"
 #include "pipeline/report.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/banned.h"
 
@@ -65,6 +66,7 @@ static int line(rv_buf *out, const char *fmt, ...)
 int rv_report_text(rv_buf *out, json_t *report)
 {
 	json_t *sum = json_object_get(report, "summary"), *pod, *c, *f, *g, *e;
+	json_t *seen = json_object();
 	size_t i, j, k;
 	int rc = RV_OK;
 
@@ -142,29 +144,31 @@ int rv_report_text(rv_buf *out, json_t *report)
 		}
 	}
 
-	/* 3. did an agent touch the build? */
+	/* 3. did an agent touch the build? once per revision */
 	json_array_foreach(json_object_get(report, "pods"), i, pod) {
 		json_array_foreach(json_object_get(pod, "containers"), j, c) {
 			json_t *prov = json_object_get(c, "provenance"), *rc2;
 
-			if (!prov || !json_is_true(json_object_get(prov, "agentTouchedBuild")))
+			if (!prov || !json_is_true(json_object_get(prov, "agentTouchedBuild")) ||
+			    json_object_get(seen, str(prov, "revision")))
 				continue;
+			json_object_set_new(seen, str(prov, "revision"), json_true());
 			line(out, "\nagent in the build of %s/%s/%s (revision %.12s):\n",
 				str(pod, "namespace"), str(pod, "name"), str(c, "name"), str(prov, "revision"));
-			json_array_foreach(json_object_get(prov, "recentBuildChanges"), k, rc2) {
+			json_array_foreach(json_object_get(json_object_get(prov, "lookback"), "commits"), k, rc2) {
 				json_t *t;
 				size_t m;
 
 				if (!json_is_true(json_object_get(rc2, "agent")))
 					continue;
-				line(out, "  %.12s ", str(rc2, "commit"));
+				line(out, "  %.12s ", str(rc2, "id"));
 				put_safe(out, str(rc2, "summary"), 80);
 				rv_buf_putc(out, '\n');
 				json_array_foreach(json_object_get(rc2, "trailers"), m, t) {
 					if (!*str(t, "agent"))
 						continue;
 					rv_buf_puts(out, "      ");
-					put_safe(out, str(t, "trailer"), 40);
+					put_safe(out, str(t, "key"), 40);
 					rv_buf_puts(out, ": ");
 					put_safe(out, str(t, "name"), 80);
 					line(out, " (%s)\n", str(t, "agent"));
@@ -181,6 +185,7 @@ int rv_report_text(rv_buf *out, json_t *report)
 			str(g, "id"), (long long)num(g, "count"), (long long)num(g, "findings"),
 			str(g, "imageDigest"));
 	}
+	json_decref(seen);
 	if (out->len == 0)
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
 	return rc;
@@ -196,4 +201,100 @@ int rv_report_exit_code(json_t *report, int fail_on_drift)
 	if (fail_on_drift && num(sum, "drift"))
 		return 1;
 	return 0;
+}
+
+/* --- provenance ------------------------------------------------------------ */
+
+/* Strings from sources/git are valid UTF-8 (rv_agent_clean), so
+ * json_string never fails on content; NULL becomes null. */
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *ident_json(const rv_git_ident *id)
+{
+	char t[RV_TIME_ISO_LEN];
+
+	rv_clock_iso(t, id->time);
+	return json_pack("{s:s, s:s, s:s, s:I, s:o}", "name", id->name,
+		"email", id->email, "time", t, "offsetMinutes", (json_int_t)id->offset,
+		"agent", str_or_null(id->agent));
+}
+
+/* The distinct agents of a commit, author first. */
+static json_t *agents_json(const rv_git_commit *c)
+{
+	const char *names[2 + RV_AGENT_MAX_TRAILERS];
+	size_t i, n = rv_git_commit_agents(names, sizeof(names) / sizeof(names[0]), c);
+	json_t *a = json_array();
+
+	for (i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(names[i]));
+	return a;
+}
+
+static json_t *commit_json(const rv_git_commit *c)
+{
+	json_t *tr = json_array(), *files = json_array();
+	size_t i;
+
+	for (i = 0; i < c->trailers.n; i++) {
+		const rv_agent_trailer *t = &c->trailers.v[i];
+
+		json_array_append_new(tr, json_pack("{s:s, s:s, s:s, s:s, s:o}",
+			"key", t->key, "kind", t->kind, "name", t->name,
+			"email", t->email, "agent", str_or_null(t->agent)));
+	}
+	for (i = 0; i < c->n_files; i++) {
+		char st[2] = { c->files[i].status, '\0' };
+
+		json_array_append_new(files, json_pack("{s:s, s:s, s:o}",
+			"status", st, "path", c->files[i].path,
+			"oldPath", str_or_null(c->files[i].old_path)));
+	}
+	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:b, s:o, s:b, s:o, s:o, s:b}",
+		"id", c->id, "summary", c->summary, "parents", (int)c->parents,
+		"author", ident_json(&c->author),
+		"committer", ident_json(&c->committer),
+		"trailers", tr,
+		"trailersTruncated", c->trailers.truncated,
+		"messageTruncated", c->trailers.message_truncated,
+		"signed", c->is_signed,
+		"signature", str_or_null(c->signature_kind),
+		"agent", c->agent,
+		"agents", agents_json(c),
+		"buildFilesTruncated", c->files_truncated,
+		"buildFiles", files,
+		"buildFilesError", str_or_null(c->files_error),
+		"touchedBuild", c->n_files > 0);
+}
+
+json_t *rv_report_provenance(const rv_git_result *res)
+{
+	json_t *recent;
+	size_t i;
+
+	if (res->status == RV_GIT_NO_REVISION)
+		return json_pack("{s:s, s:s*}", "status", "no-revision", "message", res->message);
+	if (res->status == RV_GIT_FAILED)
+		return json_pack("{s:s, s:s*, s:s*}", "status", "error",
+			"message", res->message, "repository", res->repository);
+	recent = json_array();
+	for (i = 0; recent && i < res->n_recent; i++)
+		json_array_append_new(recent, commit_json(&res->recent[i]));
+	return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:{s:i, s:i, s:i, s:s, s:b, s:o}}",
+		"status", "ok",
+		"repository", res->repository, "revision", res->revision,
+		"commit", commit_json(&res->commit),
+		"touchedBuild", res->commit.n_files > 0,
+		"agentTouchedBuild", res->agent_touched_build,
+		"signaturesVerified", 0,
+		"lookback",
+		"limit", (int)res->lookback_limit,
+		"scanned", (int)res->lookback_scanned,
+		"skipped", (int)res->lookback_skipped,
+		"history", "full",
+		"shallow", res->lookback_shallow,
+		"commits", recent);
 }

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "sources/git.h"
 #include "util/buf.h"
 
 /*
@@ -14,6 +15,15 @@
  * outside; other strings from outside are escaped here too.
  */
 int rv_report_text(rv_buf *out, json_t *report);
+
+/*
+ * The JSON form of a provenance result (sources/git.h), the same in the
+ * verify report and in `provenance --format json`: status ("ok",
+ * "no-revision", "error"), the commit, the look-back, and the answer in
+ * agentTouchedBuild. Fields are documented in docs/commands/provenance.md.
+ * Returns a new reference, NULL when out of memory.
+ */
+json_t *rv_report_provenance(const rv_git_result *res);
 
 /* The exit code for a report: 2 when the run failed or some container is
  * unverifiable or incomplete, else 1 when fail_on_drift and some container

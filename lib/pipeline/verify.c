@@ -10,10 +10,12 @@
 #include "core/diff.h"
 #include "core/frame.h"
 #include "core/manifest.h"
+#include "pipeline/report.h"
 #include "pipeline/verify.h"
 #include "sources/image.h"
 #include "sources/pods.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/sha256.h"
 #include "util/banned.h"
@@ -60,23 +62,6 @@ static const char *meta(json_t *o, const char *k)
 	return str(json_object_get(o, "metadata"), k);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void iso_now(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* --- image side ------------------------------------------------------------ */
 
 /* The repository and digest a container runs, from status.imageID
@@ -100,8 +85,6 @@ static int image_of(char **out, const char *image_id)
 	*out = strdup(p);
 	return *out ? RV_OK : rv_error_set(RV_ENOMEM, "out of memory");
 }
-
-static json_t *provenance_json(const rv_git_result *g);
 
 /* Get (fetch once per run) the fingerprint of ref through reg. Returns the
  * entry (borrowed, valid for the run); its img is NULL on failure. */
@@ -145,7 +128,7 @@ static img_entry *image_get(run *r, rv_registry *reg, const char *ref)
 		pthread_mutex_lock(&r->git_lock);
 		if (rv_git_describe_image(&g, r->o->repos, r->o->nrepos, img->revision,
 				img->source, r->o->git) == RV_OK)
-			e->provenance = provenance_json(g);
+			e->provenance = rv_report_provenance(g);
 		rv_git_result_free(g);
 		pthread_mutex_unlock(&r->git_lock);
 	}
@@ -241,63 +224,6 @@ cleanup:
 		explicit_bzero(merged.ptr, merged.cap);
 	rv_buf_dispose(&merged);
 	return rc;
-}
-
-/* --- provenance as JSON ------------------------------------------------------ */
-
-static json_t *ident_json(const rv_git_ident *id)
-{
-	return json_pack("{s:s*, s:s*, s:I, s:s*}", "name", id->name, "email", id->email,
-		"time", (json_int_t)id->time, "agent", id->agent);
-}
-
-static json_t *commit_json(const rv_git_commit *c)
-{
-	json_t *o = json_pack("{s:s, s:s*, s:o, s:o, s:b, s:s*, s:b, s:[]}",
-		"commit", c->id, "summary", c->summary,
-		"author", ident_json(&c->author), "committer", ident_json(&c->committer),
-		"signed", c->is_signed, "signatureKind", c->signature_kind,
-		"agent", c->agent, "buildFiles");
-	json_t *files = json_object_get(o, "buildFiles"), *agents = json_array();
-	size_t i;
-
-	for (i = 0; o && i < c->n_files; i++)
-		json_array_append_new(files, json_pack("{s:s, s:s*, s:s*}",
-			"status", (char[]){ c->files[i].status, '\0' },
-			"path", c->files[i].path, "oldPath", c->files[i].old_path));
-	for (i = 0; agents && i < c->trailers.n; i++) {
-		const rv_agent_trailer *t = &c->trailers.v[i];
-
-		json_array_append_new(agents, json_pack("{s:s*, s:s*, s:s*, s:s*}",
-			"trailer", t->key, "name", t->name, "email", t->email, "agent", t->agent));
-	}
-	if (o)
-		json_object_set_new(o, "trailers", agents);
-	else
-		json_decref(agents);
-	return o;
-}
-
-static json_t *provenance_json(const rv_git_result *g)
-{
-	json_t *o, *recent;
-	size_t i;
-
-	if (g->status == RV_GIT_NO_REVISION)
-		return json_pack("{s:s, s:s*}", "status", "no-revision", "message", g->message);
-	if (g->status == RV_GIT_FAILED)
-		return json_pack("{s:s, s:s*, s:s*}", "status", "error", "message", g->message,
-			"repository", g->repository);
-	o = json_pack("{s:s, s:s*, s:s*, s:o, s:b, s:i, s:b, s:[]}",
-		"status", "ok", "repository", g->repository, "revision", g->revision,
-		"commit", commit_json(&g->commit),
-		"agentTouchedBuild", g->agent_touched_build,
-		"lookbackScanned", (int)g->lookback_scanned,
-		"signatureVerified", 0, "recentBuildChanges");
-	recent = json_object_get(o, "recentBuildChanges");
-	for (i = 0; o && i < g->n_recent; i++)
-		json_array_append_new(recent, commit_json(&g->recent[i]));
-	return o;
 }
 
 /* --- the probe ---------------------------------------------------------------- */
@@ -573,7 +499,7 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 	const char *msg;
 	rv_summary sum;
 	img_entry *e;
-	long t0 = now_ms(), t1;
+	long t0 = rv_clock_ms(), t1;
 	char wl[256];
 	int rc;
 
@@ -596,7 +522,7 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 
 	/* (b) the image side, once per run per image */
 	e = image_get(r, reg, ref);
-	t1 = now_ms();
+	t1 = rv_clock_ms();
 	json_object_set_new(json_object_get(cr->obj, "timings"), "imageMs", json_integer(t1 - t0));
 	if (!e || !e->img) {
 		snprintf(reason, sizeof(reason), "cannot fingerprint the image '%.300s': %.1200s",
@@ -653,7 +579,7 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 	}
 	rc = rv_pods_wait_ephemeral(&latest, r->k, ns, pname, probe_name, r->o->cfg->probe_timeout_ms);
 	json_object_set_new(json_object_get(cr->obj, "timings"), "probeMs",
-		json_integer(now_ms() - t1));
+		json_integer(rv_clock_ms() - t1));
 	if (rc < 0) {
 		snprintf(reason, sizeof(reason), "the probe did not finish: %.1800s", rv_error_last());
 		set_verdict(cr, "unverifiable", reason);
@@ -730,7 +656,7 @@ cleanup:
 	if (strcmp(cr->verdict, "drift"))
 		cr->group[0] = '\0';
 	json_object_set_new(json_object_get(cr->obj, "timings"), "totalMs",
-		json_integer(now_ms() - t0));
+		json_integer(rv_clock_ms() - t0));
 	free(allow);
 	rv_diff_free(d);
 	rv_manifest_free(rt);
@@ -745,7 +671,7 @@ cleanup:
 
 /* 1 when the pod was verified clean within minInterval with the same
  * containers, so it need not be probed again. */
-static int recently_clean(run *r, json_t *pod, char *when, size_t size)
+static int recently_clean(run *r, json_t *pod, char when[RV_TIME_ISO_LEN])
 {
 	const char *ann = str(json_object_get(json_object_get(pod, "metadata"), "annotations"),
 		RV_ANN_VERIFIED);
@@ -769,13 +695,8 @@ static int recently_clean(run *r, json_t *pod, char *when, size_t size)
 		if (!st || !want || !str(st, "containerID") || strcmp(want, str(st, "containerID")))
 			same = 0;
 	}
-	if (same) {
-		time_t t = (time_t)at;
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		strftime(when, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	if (same)
+		rv_clock_iso(when, (int64_t)at);
 	json_decref(v);
 	return same;
 }
@@ -813,7 +734,7 @@ static json_t *verify_pod(run *r, json_t *pod)
 	json_t *obj, *containers = json_array(), *notes = json_array(), *ann = json_object();
 	json_t *c, *ids = json_object();
 	rv_registry *reg = NULL;
-	char wl[256], when[32];
+	char wl[256], when[RV_TIME_ISO_LEN];
 	int all_clean = 1;
 	size_t i;
 
@@ -821,7 +742,7 @@ static json_t *verify_pod(run *r, json_t *pod)
 		"name", meta(pod, "name"), "uid", meta(pod, "uid"),
 		"node", str(json_object_get(pod, "spec"), "nodeName"),
 		"workload", rv_pods_workload(pod, wl, sizeof(wl)), "containers", containers);
-	if (recently_clean(r, pod, when, sizeof(when))) {
+	if (recently_clean(r, pod, when)) {
 		json_array_foreach(spec_containers, i, c) {
 			char reason[128];
 
@@ -992,9 +913,9 @@ int rv_verify_run(json_t **out, rv_kube *k, const rv_verify_opts *o)
 	run r;
 	json_t *report = NULL, *errors = json_array(), *list = NULL, *p, *namespaces = json_array();
 	pthread_t threads[MAX_WORKERS];
-	char started[32], finished[32];
+	char started[RV_TIME_ISO_LEN], finished[RV_TIME_ISO_LEN];
 	size_t i, nthreads = 0, n;
-	long t0 = now_ms(), tlist;
+	long t0 = rv_clock_ms(), tlist;
 	int rc = RV_OK, workers;
 	img_entry *e, *next;
 	rv_registry_stats rs;
@@ -1008,7 +929,7 @@ int rv_verify_run(json_t **out, rv_kube *k, const rv_verify_opts *o)
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_mutex_init(&r.git_lock, NULL);
 	pthread_cond_init(&r.cond, NULL);
-	iso_now(started);
+	rv_clock_iso(started, (int64_t)time(NULL));
 	if (o->run_id)
 		snprintf(r.run_id, sizeof(r.run_id), "%.15s", o->run_id);
 	else
@@ -1049,7 +970,7 @@ int rv_verify_run(json_t **out, rv_kube *k, const rv_verify_opts *o)
 		json_decref(list);
 		list = NULL;
 	}
-	tlist = now_ms();
+	tlist = rv_clock_ms();
 
 	for (i = 0; i < json_array_size(r.pods); i++)
 		json_array_append_new(r.results, json_null());
@@ -1071,7 +992,7 @@ int rv_verify_run(json_t **out, rv_kube *k, const rv_verify_opts *o)
 	(void)tlist;
 
 report:
-	iso_now(finished);
+	rv_clock_iso(finished, (int64_t)time(NULL));
 	if (r.registry) {
 		rv_registry_stats_get(&rs, r.registry);
 		registry_bytes += rs.blob_bytes;
@@ -1089,7 +1010,7 @@ report:
 		"selector", "namespaces", namespaces, "labelSelector", o->selector,
 		"summary", summarize(r.results), "aggregation", aggregate(r.results),
 		"pods", r.results, "errors", errors,
-		"timings", "totalMs", (json_int_t)(now_ms() - t0),
+		"timings", "totalMs", (json_int_t)(rv_clock_ms() - t0),
 		"stats", "apiRequests", (json_int_t)rv_kube_request_count(k),
 		"registryRequests", (json_int_t)registry_requests,
 		"registryBytes", (json_int_t)registry_bytes,

@@ -1653,3 +1653,22 @@ int rv_git_describe_image(rv_git_result **out, rv_git_repo *const *repos,
 			revision);
 	return RV_OK;
 }
+
+size_t rv_git_commit_agents(const char **out, size_t max, const rv_git_commit *c)
+{
+	const char *cand[2] = { c->author.agent, c->committer.agent };
+	size_t i, j, n = 0;
+
+	for (i = 0; i < 2 + c->trailers.n && n < max; i++) {
+		const char *a = i < 2 ? cand[i] : c->trailers.v[i - 2].agent;
+		int dup = 0;
+
+		if (!a)
+			continue;
+		for (j = 0; j < n && !dup; j++)
+			dup = strcmp(out[j], a) == 0;
+		if (!dup)
+			out[n++] = a;
+	}
+	return n;
+}

@@ -181,4 +181,8 @@ int rv_git_describe_image(rv_git_result **out, rv_git_repo *const *repos,
 
 void rv_git_result_free(rv_git_result *res);
 
+/* The distinct agents of a commit (author's, committer's, then its
+ * trailers'), at most max, into out (borrowed from c). Returns how many. */
+size_t rv_git_commit_agents(const char **out, size_t max, const rv_git_commit *c);
+
 #endif

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "sources/pods.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/banned.h"
 
@@ -256,24 +257,16 @@ static int on_event(void *ctx, json_t *ev)
 	return settled(obj, w->name) ? 1 : 0;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int rv_pods_wait_ephemeral(json_t **out, rv_kube *k, const char *ns,
 	const char *pod, const char *name, long timeout_ms)
 {
 	struct waiter w = { name, NULL };
 	rv_buf path = RV_BUF_INIT(PATH_CAP);
-	long deadline = now_ms() + timeout_ms, left;
+	long deadline = rv_clock_ms() + timeout_ms, left;
 	int rc, watch_ok = 1;
 
 	*out = NULL;
-	while ((left = deadline - now_ms()) > 0) {
+	while ((left = deadline - rv_clock_ms()) > 0) {
 		json_t *p = NULL;
 
 		/* a GET first: the container may have finished already, and it
@@ -349,16 +342,13 @@ int rv_pods_event(rv_kube *k, json_t *pod, const char *type,
 	const char *ns = meta(pod, "namespace"), *name = meta(pod, "name");
 	rv_buf path = RV_BUF_INIT(PATH_CAP);
 	json_t *ev = NULL;
-	char stamp[32], evname[300], *body = NULL;
+	char stamp[RV_TIME_ISO_LEN], evname[300], *body = NULL;
 	struct timespec ts;
-	struct tm tm;
-	time_t t = time(NULL);
 	int rc;
 
 	if (!ns || !name)
 		return rv_error_set(RV_EINVAL, "pod has no name or namespace");
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rv_clock_iso(stamp, (int64_t)time(NULL));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* unique per pod and moment, as kubectl and client-go name events */
 	snprintf(evname, sizeof(evname), "%.200s.%llx", name,

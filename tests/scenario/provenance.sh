@@ -111,10 +111,10 @@ check "the JSON parses" python3 -c 'import json,sys; json.loads(sys.argv[1])' "$
 jq_() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($1)" "$json"; }
 is "$(jq_ 'd["version"]')" 1 "JSON: version 1"
 is "$(jq_ 'd["commit"]["id"]')" "$agent_sha" "JSON: commit.id"
-is "$(jq_ 'd["agent_touched_build"]')" True "JSON: agent_touched_build"
-is "$(jq_ 'd["signatures_verified"]')" False "JSON: signatures are never verified"
+is "$(jq_ 'd["agentTouchedBuild"]')" True "JSON: agentTouchedBuild"
+is "$(jq_ 'd["signaturesVerified"]')" False "JSON: signatures are never verified"
 is "$(jq_ 'd["commit"]["agents"]')" "['Claude']" "JSON: commit.agents"
-is "$(jq_ '[(f["status"], f["path"]) for f in d["commit"]["build_files"]]')" \
+is "$(jq_ '[(f["status"], f["path"]) for f in d["commit"]["buildFiles"]]')" \
 	"[('M', 'Dockerfile')]" "JSON: commit.build_files"
 is "$(jq_ '[t["kind"] for t in d["commit"]["trailers"]]')" \
 	"['co-authored-by', 'co-authored-by']" "JSON: trailers with their kind"
