@@ -392,9 +392,11 @@ static void test_symlink_loop(void **state)
 {
 	struct fx *f = *state;
 	const char *paths[] = { "/loop1/x", "/loop1", "/self/x" };
+	const char *chain[] = { "/c0/x", "/c1/x" };
 	const rv_manifest_entry *e;
 	rv_manifest *m = NULL;
-	int fb;
+	char name[16], target[16];
+	int fb, i;
 
 	link_(f, "loop1", "loop2");
 	link_(f, "loop2", "/loop1");
@@ -411,6 +413,25 @@ static void test_symlink_loop(void **state)
 		e = get(m, "/loop1");
 		assert_int_equal(e->type, RV_FT_SYMLINK);
 		digest_of(e, "loop2", 5);
+		rv_manifest_free(m);
+		m = NULL;
+	}
+
+	/* 40 symlinks in one resolution are allowed, 41 are ELOOP (the
+	 * kernel's MAXSYMLINKS, and the fallback's). c<i> -> c<i+1>, c40 -> d. */
+	mkdirs(f, "d", 0755);
+	for (i = 0; i < 41; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		if (i == 40)
+			snprintf(target, sizeof(target), "d");
+		else
+			snprintf(target, sizeof(target), "c%d", i + 1);
+		link_(f, name, target);
+	}
+	for (fb = 0; fb <= 1; fb++) {
+		assert_int_equal(walk(&m, f, chain, 2, fb), 0);
+		assert_int_equal(get(m, "/c1/x")->err, ENOENT); /* 40 links: resolved */
+		assert_int_equal(get(m, "/c0/x")->err, ELOOP);  /* 41 */
 		rv_manifest_free(m);
 		m = NULL;
 	}
@@ -539,7 +560,7 @@ static void test_mounts(void **state)
 	assert_int_equal(close(open(p, O_WRONLY | O_CREAT, 0600)), 0);
 	/* A file bind-mounted over a file on the same filesystem, as the
 	 * runtime does with /etc/hosts: same st_dev, a mount all the same. */
-	rc = mount(src, dst, NULL, MS_BIND, NULL);
+	rc = mount(src, dst, "none", MS_BIND, NULL);
 	if (rc < 0)
 		umount2(mnt, MNT_DETACH);
 	assert_int_equal(rc, 0);
@@ -787,6 +808,90 @@ static void test_fallback_identical(void **state)
 	free(cb);
 	rv_manifest_free(a);
 	rv_manifest_free(b);
+}
+
+static const char *const rcomp[] = {
+	"a", "b", "c", "..", ".", "l1", "l2", "l3", "l4", "f",
+};
+
+/* 1-4 random components from rcomp, maybe absolute. */
+static void rnd_path(char *out, size_t n, int absolute, unsigned *seed)
+{
+	int k = 1 + (int)(rand_r(seed) % 4), i;
+	size_t len = 0;
+
+	if (absolute && rand_r(seed) % 2)
+		out[len++] = '/';
+	for (i = 0; i < k; i++)
+		len += (size_t)snprintf(out + len, n - len, "%s%s", i ? "/" : "",
+			rcomp[rand_r(seed) % 10]);
+	out[len] = '\0';
+}
+
+/* Differential test of the fallback resolver: 200 trees of random
+ * symlinks (relative, absolute, "..", ".", chains, loops, dangling) walked
+ * from random configured paths must give byte-identical manifests with
+ * openat2 and with the fallback. */
+static void test_fallback_random_symlinks(void **state)
+{
+	static const char *const dirs[] = { "a", "a/b", "a/b/c", "b", "c", "a/c", "b/a" };
+	static const char *const files[] = { "f", "a/f", "a/b/f", "b/f", "a/b/c/f" };
+	static const char *const where[] = { "", "a/", "a/b/", "b/", "a/b/c/" };
+	struct fx sub;
+	char pb[6][256], t[256], l[256], *c[2];
+	const char *paths[6];
+	unsigned seed;
+	size_t i;
+	int fb, root, errs = 0;
+	rv_manifest *m = NULL;
+	rv_walk_opts o;
+
+	for (seed = 1; seed <= 200; seed++) {
+		unsigned r = seed;
+
+		sub = *(struct fx *)*state;
+		snprintf(sub.root, sizeof(sub.root), "%s/s%u", sub.tmp, seed);
+		assert_int_equal(mkdir(sub.root, 0755), 0);
+		root = open(sub.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		assert_true(root >= 0);
+		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			assert_int_equal(mkdirat(root, dirs[i], 0755), 0);
+		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			close(openat(root, files[i], O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		for (i = 0; i < 12; i++) {
+			rnd_path(t, sizeof(t), 1, &r);
+			snprintf(l, sizeof(l), "%sl%u", where[rand_r(&r) % 5], 1 + rand_r(&r) % 4);
+			symlinkat(t, root, l); /* EEXIST for a repeated name is fine */
+		}
+		close(root);
+		for (i = 0; i < 6; i++) {
+			do {
+				pb[i][0] = '/';
+				rnd_path(pb[i] + 1, sizeof(pb[i]) - 1, 0, &r);
+			} while (rv_manifest_check_path(pb[i], strlen(pb[i])) < 0);
+			paths[i] = pb[i];
+		}
+		for (fb = 0; fb <= 1; fb++) {
+			memset(&o, 0, sizeof(o));
+			o.root = sub.root;
+			o.paths = paths;
+			o.npaths = 6;
+			o.threads = 1;
+			o.no_openat2 = fb;
+			assert_int_equal(rv_walk(&m, &o), 0);
+			c[fb] = canon(m);
+			for (i = 0; i < m->count; i++)
+				errs += m->entries[i].err != 0;
+			rv_manifest_free(m);
+			m = NULL;
+		}
+		if (strcmp(c[0], c[1]) != 0)
+			fail_msg("seed %u: openat2:\n%s\nfallback:\n%s", seed, c[0], c[1]);
+		free(c[0]);
+		free(c[1]);
+	}
+	/* The trees did exercise failing resolutions (ENOENT, ENOTDIR, ELOOP). */
+	assert_true(errs > 100);
 }
 
 static void test_threads_identical(void **state)
@@ -1069,6 +1174,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_and_odd_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excludes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_identical, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_random_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_identical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlapping_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changing_file, setup, teardown),
