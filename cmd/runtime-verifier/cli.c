@@ -230,7 +230,7 @@ static json_t *json_stats(const rv_manifest_stats *st)
 		"bytes", (json_int_t)st->bytes);
 }
 
-static int manifest_json(rv_buf *out, const rv_manifest *m)
+int cli_manifest_json(rv_buf *out, const rv_manifest *m, json_t *extra)
 {
 	unsigned char root[RV_SHA256_LEN];
 	char hex[RV_SHA256_HEX];
@@ -251,11 +251,13 @@ static int manifest_json(rv_buf *out, const rv_manifest *m)
 		if (!(e = cli_json_entry(&m->entries[i])) ||
 		    json_array_append_new(list, e) < 0)
 			goto cleanup;
-	doc = json_pack("{s:s,s:i,s:s,s:b,s:o,s:O}",
-		"format", "rv-fingerprint", "version", RV_MANIFEST_VERSION,
-		"root", hex, "complete", st.errors == 0,
-		"stats", json_stats(&st), "entries", list);
-	if (!doc || !(text = json_dumps(doc, JSON_INDENT(2))))
+	doc = json_pack("{s:s,s:i}", "format", "rv-fingerprint", "version", RV_MANIFEST_VERSION);
+	if (!doc || (extra && json_object_update(doc, extra) < 0) ||
+	    json_object_set_new(doc, "root", json_string(hex)) < 0 ||
+	    json_object_set_new(doc, "complete", json_boolean(st.errors == 0)) < 0 ||
+	    json_object_set_new(doc, "stats", json_stats(&st)) < 0 ||
+	    json_object_set(doc, "entries", list) < 0 ||
+	    !(text = json_dumps(doc, JSON_INDENT(2))))
 		goto cleanup;
 	if ((rc = rv_buf_puts(out, text)) >= 0)
 		rc = rv_buf_putc(out, '\n');
@@ -275,7 +277,7 @@ int cli_manifest_output(rv_buf *out, const rv_manifest *m, int format,
 	case CLI_OUT_SHA256SUM:
 		return rv_manifest_sha256sum(out, m, base);
 	case CLI_OUT_JSON:
-		return manifest_json(out, m);
+		return cli_manifest_json(out, m, NULL);
 	default:
 		return rv_manifest_serialize(out, m);
 	}

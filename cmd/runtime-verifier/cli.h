@@ -61,6 +61,11 @@ enum { CLI_OUT_MANIFEST, CLI_OUT_SHA256SUM, CLI_OUT_JSON };
 int cli_manifest_output(rv_buf *out, const rv_manifest *m, int format,
 	const char *base);
 
+/* m as a JSON document (format "rv-fingerprint", version, root,
+ * complete, stats, entries) appended to out; the fields of extra (a JSON
+ * object, borrowed, may be NULL) are added after version and may replace
+ * "format". Lib error set on failure. */
+int cli_manifest_json(rv_buf *out, const rv_manifest *m, struct json_t *extra);
 /* Set "path" on a JSON object: the path as a string when it is valid
  * UTF-8; otherwise its escaped form, plus "path_b64" with the exact bytes.
  * -1 when out of memory. */

@@ -134,47 +134,18 @@ static char *default_cache_dir(void)
 
 static int image_json(rv_buf *out, const rv_image *img)
 {
-	unsigned char root[RV_SHA256_LEN];
-	char hex[RV_SHA256_HEX];
-	rv_manifest_stats st;
-	json_t *doc = NULL, *list = NULL, *e, *labels;
-	char *text = NULL;
-	size_t i;
+	json_t *labels = json_object_get(json_object_get(img->config, "config"), "Labels");
+	json_t *extra = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:O}",
+		"format", "rv-image", "reference", img->reference, "digest", img->digest,
+		"manifest_digest", img->manifest_digest,
+		"config_digest", img->config_digest, "platform", img->platform,
+		"labels", json_is_object(labels) ? labels : json_null());
 	int rc;
 
-	if ((rc = rv_manifest_root_hash(root, img->manifest)) < 0)
-		return rc;
-	rv_sha256_to_hex(hex, root);
-	rv_manifest_stats_get(&st, img->manifest);
-	rc = rv_error_set(RV_ENOMEM, "out of memory for the JSON output");
-	if (!(list = json_array()))
-		goto cleanup;
-	for (i = 0; i < img->manifest->count; i++)
-		if (!(e = cli_json_entry(&img->manifest->entries[i])) ||
-		    json_array_append_new(list, e) < 0)
-			goto cleanup;
-	labels = json_object_get(json_object_get(img->config, "config"), "Labels");
-	doc = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:O}",
-		"format", "rv-image", "version", RV_MANIFEST_VERSION,
-		"reference", img->reference, "digest", img->digest,
-		"manifest_digest", img->manifest_digest,
-		"config_digest", img->config_digest,
-		"platform", img->platform,
-		"labels", json_is_object(labels) ? labels : json_null(),
-		"root", hex, "complete", st.errors == 0,
-		"stats", "entries", (json_int_t)st.entries, "files", (json_int_t)st.files,
-		"dirs", (json_int_t)st.dirs, "symlinks", (json_int_t)st.symlinks,
-		"others", (json_int_t)st.others, "errors", (json_int_t)st.errors,
-		"elves", (json_int_t)st.elves, "bytes", (json_int_t)st.bytes,
-		"entries", list);
-	if (!doc || !(text = json_dumps(doc, JSON_INDENT(2))))
-		goto cleanup;
-	if ((rc = rv_buf_puts(out, text)) >= 0)
-		rc = rv_buf_putc(out, '\n');
-cleanup:
-	free(text);
-	json_decref(doc);
-	json_decref(list);
+	if (!extra)
+		return rv_error_set(RV_ENOMEM, "out of memory for the JSON output");
+	rc = cli_manifest_json(out, img->manifest, extra);
+	json_decref(extra);
 	return rc;
 }
 

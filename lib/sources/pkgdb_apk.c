@@ -4,6 +4,7 @@
 
 #include "sources/pkgdb_apk.h"
 #include "util/error.h"
+#include "util/span.h"
 #include "util/banned.h"
 
 /*
@@ -23,28 +24,11 @@
  * fixture this is tested on.
  */
 
-typedef struct span {
-	const char *p;
-	size_t n;
-} span;
-
 typedef struct record {
-	span name, version, arch, origin;
+	rv_span name, version, arch, origin;
 	size_t line;
 	int fields;
 } record;
-
-static char *span_dup(span v)
-{
-	char *d = malloc(v.n + 1);
-
-	if (d) {
-		if (v.n)
-			memcpy(d, v.p, v.n);
-		d[v.n] = '\0';
-	}
-	return d;
-}
 
 static int flush(rv_sbom *s, const char *path, record *r)
 {
@@ -66,10 +50,10 @@ static int flush(rv_sbom *s, const char *path, record *r)
 	memset(&pkg, 0, sizeof(pkg));
 	pkg.type = "apk";
 	pkg.location = (char *)path;
-	if (!(pkg.name = span_dup(r->name)) ||
-	    !(pkg.version = span_dup(r->version)) ||
-	    (r->arch.n && !(pkg.arch = span_dup(r->arch))) ||
-	    (r->origin.n && !(pkg.upstream = span_dup(r->origin)))) {
+	if (!(pkg.name = rv_span_dup(r->name)) ||
+	    !(pkg.version = rv_span_dup(r->version)) ||
+	    (r->arch.n && !(pkg.arch = rv_span_dup(r->arch))) ||
+	    (r->origin.n && !(pkg.upstream = rv_span_dup(r->origin)))) {
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -87,7 +71,7 @@ int rv_pkgdb_apk_parse(rv_sbom *s, const char *path, const char *data,
 {
 	size_t pos = 0, end, n, lineno = 0, bad = 0, first_bad = 0;
 	const char *line;
-	span v;
+	rv_span v;
 	record r;
 	int rc;
 

@@ -5,6 +5,7 @@
 
 #include "sources/pkgdb_dpkg.h"
 #include "util/error.h"
+#include "util/span.h"
 #include "util/banned.h"
 
 /*
@@ -17,54 +18,22 @@
  * some) counts as installed.
  */
 
-typedef struct span {
-	const char *p;
-	size_t n;
-} span;
-
 typedef struct stanza {
-	span package, version, arch, source, status;
+	rv_span package, version, arch, source, status;
 	size_t line;      /* first line of the stanza, 1-based */
 	int fields;
 } stanza;
 
-static char *span_dup(span v)
-{
-	char *d = malloc(v.n + 1);
-
-	if (d) {
-		if (v.n)
-			memcpy(d, v.p, v.n);
-		d[v.n] = '\0';
-	}
-	return d;
-}
-
-static span trim(const char *p, size_t n)
-{
-	span v;
-
-	while (n > 0 && (*p == ' ' || *p == '\t')) {
-		p++;
-		n--;
-	}
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-		n--;
-	v.p = p;
-	v.n = n;
-	return v;
-}
-
-static int word_is(span w, const char *lit)
+static int word_is(rv_span w, const char *lit)
 {
 	return strlen(lit) == w.n && memcmp(w.p, lit, w.n) == 0;
 }
 
 /* The third word of "want flag state"; the whole value if it has fewer. */
-static span status_state(span st)
+static rv_span status_state(rv_span st)
 {
 	size_t i = 0, words = 0, start;
-	span w = { NULL, 0 };
+	rv_span w = { NULL, 0 };
 
 	while (i < st.n && words < 3) {
 		while (i < st.n && st.p[i] == ' ')
@@ -84,7 +53,7 @@ static span status_state(span st)
 static int flush(rv_sbom *s, const char *path, stanza *st)
 {
 	rv_sbom_pkg pkg;
-	span src, state;
+	rv_span src, state;
 	size_t i;
 	int rc = RV_OK;
 
@@ -118,10 +87,10 @@ static int flush(rv_sbom *s, const char *path, stanza *st)
 	src.n = i;
 	pkg.type = "deb";
 	pkg.location = (char *)path;
-	if (!(pkg.name = span_dup(st->package)) ||
-	    !(pkg.version = span_dup(st->version)) ||
-	    (st->arch.n && !(pkg.arch = span_dup(st->arch))) ||
-	    (src.n && !(pkg.upstream = span_dup(src)))) {
+	if (!(pkg.name = rv_span_dup(st->package)) ||
+	    !(pkg.version = rv_span_dup(st->version)) ||
+	    (st->arch.n && !(pkg.arch = rv_span_dup(st->arch))) ||
+	    (src.n && !(pkg.upstream = rv_span_dup(src)))) {
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -139,7 +108,7 @@ int rv_pkgdb_dpkg_parse(rv_sbom *s, const char *path, const char *data,
 {
 	size_t pos = 0, end, colon, lineno = 0, bad = 0, first_bad = 0;
 	stanza st;
-	span name, value, line;
+	rv_span name, value, line;
 	int rc = RV_OK, in_field = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -151,7 +120,7 @@ int rv_pkgdb_dpkg_parse(rv_sbom *s, const char *path, const char *data,
 		line.p = data + pos;
 		line.n = end - pos;
 		pos = end + 1;
-		if (trim(line.p, line.n).n == 0) {
+		if (rv_span_trim(line.p, line.n).n == 0) {
 			if ((rc = flush(s, path, &st)) < 0)
 				return rc;
 			memset(&st, 0, sizeof(st));
@@ -175,8 +144,8 @@ int rv_pkgdb_dpkg_parse(rv_sbom *s, const char *path, const char *data,
 			st.line = lineno;
 		st.fields++;
 		in_field = 1;
-		name = trim(line.p, colon);
-		value = trim(line.p + colon + 1, line.n - colon - 1);
+		name = rv_span_trim(line.p, colon);
+		value = rv_span_trim(line.p + colon + 1, line.n - colon - 1);
 #define FIELD(lit, slot) \
 	(name.n == sizeof(lit) - 1 && strncasecmp(name.p, lit, name.n) == 0) \
 		st.slot = value

@@ -5,6 +5,7 @@
 
 #include "sources/pkgdb_python.h"
 #include "util/error.h"
+#include "util/span.h"
 #include "util/banned.h"
 
 /*
@@ -16,43 +17,11 @@
  * importlib.metadata counts them; its location is that directory or file.
  */
 
-typedef struct span {
-	const char *p;
-	size_t n;
-} span;
-
-static char *span_dup(span v)
-{
-	char *d = malloc(v.n + 1);
-
-	if (d) {
-		if (v.n)
-			memcpy(d, v.p, v.n);
-		d[v.n] = '\0';
-	}
-	return d;
-}
-
-static span trim(const char *p, size_t n)
-{
-	span v;
-
-	while (n > 0 && (*p == ' ' || *p == '\t')) {
-		p++;
-		n--;
-	}
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-		n--;
-	v.p = p;
-	v.n = n;
-	return v;
-}
-
 int rv_pkgdb_python_parse(rv_sbom *s, const char *path, const char *data,
 	size_t size)
 {
 	size_t pos = 0, end, colon, plen = strlen(path);
-	span line, key, name = { NULL, 0 }, version = { NULL, 0 };
+	rv_span line, key, name = { NULL, 0 }, version = { NULL, 0 };
 	rv_sbom_pkg pkg;
 	int rc;
 
@@ -64,7 +33,7 @@ int rv_pkgdb_python_parse(rv_sbom *s, const char *path, const char *data,
 		line.p = data + pos;
 		line.n = end - pos;
 		pos = end + 1;
-		if (trim(line.p, line.n).n == 0)
+		if (rv_span_trim(line.p, line.n).n == 0)
 			break; /* end of the headers */
 		if (line.p[0] == ' ' || line.p[0] == '\t')
 			continue;
@@ -72,12 +41,12 @@ int rv_pkgdb_python_parse(rv_sbom *s, const char *path, const char *data,
 			;
 		if (colon == line.n)
 			continue;
-		key = trim(line.p, colon);
+		key = rv_span_trim(line.p, colon);
 		if (key.n == 4 && strncasecmp(key.p, "Name", 4) == 0 && !name.p)
-			name = trim(line.p + colon + 1, line.n - colon - 1);
+			name = rv_span_trim(line.p + colon + 1, line.n - colon - 1);
 		else if (key.n == 7 && strncasecmp(key.p, "Version", 7) == 0 &&
 		    !version.p)
-			version = trim(line.p + colon + 1, line.n - colon - 1);
+			version = rv_span_trim(line.p + colon + 1, line.n - colon - 1);
 	}
 	if (!name.n || !version.n)
 		return rv_sbom_warn(s, path, plen, "no %s header%s",
@@ -89,16 +58,16 @@ int rv_pkgdb_python_parse(rv_sbom *s, const char *path, const char *data,
 	/* the distribution is the directory holding METADATA or PKG-INFO */
 	if (plen > 9 && (strcmp(path + plen - 9, "/METADATA") == 0 ||
 	    strcmp(path + plen - 9, "/PKG-INFO") == 0)) {
-		span dir = { path, plen - 9 };
+		rv_span dir = { path, plen - 9 };
 
-		pkg.location = span_dup(dir);
+		pkg.location = rv_span_dup(dir);
 	} else {
-		span all = { path, plen };
+		rv_span all = { path, plen };
 
-		pkg.location = span_dup(all);
+		pkg.location = rv_span_dup(all);
 	}
-	if (!pkg.location || !(pkg.name = span_dup(name)) ||
-	    !(pkg.version = span_dup(version))) {
+	if (!pkg.location || !(pkg.name = rv_span_dup(name)) ||
+	    !(pkg.version = rv_span_dup(version))) {
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
 		goto cleanup;
 	}
