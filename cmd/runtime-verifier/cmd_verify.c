@@ -138,6 +138,29 @@ static int deliver_all(void *p, const char *key, const char *body, size_t len)
 	return rc;
 }
 
+/* Refusals that do not change a verdict (the annotation patch, Events,
+ * pull secrets) are otherwise only in the JSON report: say them on
+ * stderr, where the Job's log shows them. */
+static void print_refusals(json_t *report)
+{
+	json_t *p, *ct, *n;
+	size_t j, m;
+
+	json_array_foreach(json_object_get(report, "pods"), j, p) {
+		const char *pns = json_string_value(json_object_get(p, "namespace"));
+		const char *pn = json_string_value(json_object_get(p, "name"));
+
+		json_array_foreach(json_object_get(p, "notes"), m, n)
+			cli_msg("verify", "%s/%s: %s", pns ? pns : "", pn ? pn : "",
+				json_string_value(n) ? json_string_value(n) : "");
+		json_array_foreach(json_object_get(p, "containers"), m, ct)
+			if (json_string_value(json_object_get(ct, "eventError")))
+				cli_msg("verify", "%s/%s/%s: event not posted: %s", pns ? pns : "",
+					pn ? pn : "", json_string_value(json_object_get(ct, "name")),
+					json_string_value(json_object_get(ct, "eventError")));
+	}
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	cli_strv namespaces = { 0 }, paths = { 0 }, reports = { 0 }, insecure = { 0 }, repos = { 0 };
@@ -352,6 +375,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	for (i = 0; i < json_array_size(json_object_get(report, "errors")); i++)
 		cli_msg("verify", "%s", json_string_value(json_array_get(json_object_get(report, "errors"), i)));
+	print_refusals(report);
 	rc = rv_report_exit_code(report, fail_on_drift);
 
 	if (cfg.nwebhooks) {

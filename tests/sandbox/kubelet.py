@@ -686,11 +686,10 @@ class Kubelet:
         return vdir
 
     def _exited(self, prt, c, code, sig):
-        c.state = "terminated"
-        c.exit_code = code
-        c.signal = sig
-        c.finished_at = ku.now_rfc3339()
-        c.reason = "Completed" if code == 0 else "Error"
+        # the state changes only once the message is read, under the pod's
+        # lock, as write_status reads them: a status must never show
+        # "terminated" without its termination message (a real kubelet
+        # reports both from one runtime status)
         msg = ""
         try:
             with open(os.path.join(c.dir, "termination-log"), "rb") as f:
@@ -712,7 +711,13 @@ class Kubelet:
                 msg = b"".join(lines)[-2048:].decode(errors="replace")
             except OSError:
                 pass
-        c.message = msg or None
+        with prt.lock:
+            c.exit_code = code
+            c.signal = sig
+            c.finished_at = ku.now_rfc3339()
+            c.reason = "Completed" if code == 0 else "Error"
+            c.message = msg or None
+            c.state = "terminated"
         subprocess.run(["runc", "--root", self.root, "delete", "-f", c.id], capture_output=True)
         if pod is not None:
             self.write_status(pod, prt)
