@@ -48,6 +48,7 @@ typedef struct run {
 	img_entry *images;
 	rv_registry *registry;  /* for pods without pull secrets */
 	rv_registry **extra;    /* per-pod clients with pull secrets, freed at the end */
+	char **extra_cfg;       /* their docker configs, which they borrow; wiped at the end */
 	size_t nextra, capextra;
 	pthread_mutex_t git_lock;
 } run;
@@ -197,24 +198,31 @@ static int registry_for(rv_registry **out, run *r, json_t *pod, json_t *why)
 		if (rc < 0)
 			goto cleanup;
 	}
+	/* the client borrows the config text: it lives as long as the client */
+	pthread_mutex_lock(&r->lock);
+	if (r->nextra == r->capextra) {
+		size_t cap = r->capextra ? r->capextra * 2 : 8;
+		rv_registry **v = realloc(r->extra, cap * sizeof(*v));
+		char **c = v ? realloc(r->extra_cfg, cap * sizeof(*c)) : NULL;
+
+		if (v)
+			r->extra = v;
+		if (c)
+			r->extra_cfg = c;
+		if (!v || !c) {
+			pthread_mutex_unlock(&r->lock);
+			rc = rv_error_set(RV_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		r->capextra = cap;
+	}
+	pthread_mutex_unlock(&r->lock);
 	ro = r->o->registry;
 	ro.docker_config_json = merged.ptr;
 	if ((rc = rv_registry_new(&reg, &ro)) < 0)
 		goto cleanup;
 	pthread_mutex_lock(&r->lock);
-	if (r->nextra == r->capextra) {
-		size_t cap = r->capextra ? r->capextra * 2 : 8;
-		rv_registry **v = realloc(r->extra, cap * sizeof(*v));
-
-		if (!v) {
-			pthread_mutex_unlock(&r->lock);
-			rv_registry_free(reg);
-			rc = rv_error_set(RV_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-		r->extra = v;
-		r->capextra = cap;
-	}
+	r->extra_cfg[r->nextra] = rv_buf_detach(&merged, NULL);
 	r->extra[r->nextra++] = reg;
 	pthread_mutex_unlock(&r->lock);
 	*out = reg;
@@ -1035,9 +1043,14 @@ report:
 		json_decref(e->provenance);
 		free(e);
 	}
-	for (i = 0; i < r.nextra; i++)
+	for (i = 0; i < r.nextra; i++) {
 		rv_registry_free(r.extra[i]);
+		if (r.extra_cfg[i])
+			explicit_bzero(r.extra_cfg[i], strlen(r.extra_cfg[i]));
+		free(r.extra_cfg[i]);
+	}
 	free(r.extra);
+	free(r.extra_cfg);
 	rv_registry_free(r.registry);
 	json_decref(r.pods);
 	json_decref(r.results);

@@ -5,12 +5,14 @@
 # real kubectl reading what verify wrote.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../sandbox/lib.sh"
+source "$(dirname "$0")/../lib/registry.sh"
 set -u
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rv-verify-test.XXXXXX")
 receiver_pid=
 cleanup() {
 	[ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null
+	registry_stop
 	sandbox_stop
 	rm -rf "$work"
 }
@@ -85,6 +87,27 @@ kubectl get pod web-0 -n prod -o json > "$work/pod.json"
 is "$(jq -r '.spec.ephemeralContainers[0].securityContext | [.runAsUser, .runAsGroup, .allowPrivilegeEscalation, .readOnlyRootFilesystem, .seccompProfile.type, (.capabilities.drop|join(","))] | join(" ")' "$work/pod.json")" \
 	"1000 1000 false true RuntimeDefault ALL" "the probe mirrors the target's uid, gid and dropped capabilities and adds only restrictions"
 is "$(jq -r '.spec.ephemeralContainers[0].targetContainerName' "$work/pod.json")" app "the probe targets the app container"
+
+# --- 1b. a private registry: the pod's imagePullSecrets serve verify too ------
+registry_start "$work/private" --basic carol:pull-s3cret >/dev/null
+skopeo --insecure-policy copy -q --src-tls-verify=false --dest-tls-verify=false \
+	--dest-creds carol:pull-s3cret "docker://$SANDBOX_REGISTRY/demo/app:v1" "docker://$REG_HOST/private/app:v1"
+kubectl create secret docker-registry regcred -n prod --docker-server="$REG_HOST" \
+	--docker-username=carol --docker-password=pull-s3cret >/dev/null
+jq --arg img "$REG_HOST/private/app:v1" '.metadata.name="private" | .metadata.labels={"app":"private"}
+	| del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.annotations, .status)
+	| .spec.imagePullSecrets=[{"name":"regcred"}] | .spec.containers[0].image=$img
+	| del(.spec.ephemeralContainers, .spec.nodeName)' "$work/pod.json" > "$work/private.json"
+kubectl create -f "$work/private.json" >/dev/null
+"$SBX" wait -n prod -l app=private --timeout 60 >/dev/null
+pverify() { verify -n prod -l app=private --insecure-registry "$REG_HOST" --no-annotate -o json "$@"; }
+pverify > "$work/r.json"
+is "$(verdict private)" clean "an image in a registry that needs credentials: fetched with the pod's imagePullSecrets"
+kubectl delete secret regcred -n prod >/dev/null
+pverify > "$work/r.json"
+is "$(verdict private)" unverifiable "with the pull secret gone the image cannot be fetched: unverifiable, never clean"
+like "$(jqr '.pods[0].containers[0].reason')" "401|unauthorized|UNAUTHORIZED|credentials" "the reason says the registry refused"
+like "$(jqr '.pods[0].notes[0]')" "secrets \"regcred\" not found" "and the pod's notes say the secret is missing"
 
 # --- 2. drift: modified, added binary, removed, chmod; an allowlisted change ----
 U=(--user 1000:1000)
