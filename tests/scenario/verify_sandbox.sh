@@ -164,6 +164,25 @@ like "$(jqr '.pods[0].containers[0].reason')" "set runAsUser" "with the reason a
 verify -n dev -l app=distroless -o json > "$work/r.json"
 is "$(verdict distroless)" clean "a distroless pod (no shell in the image) is verified"
 
+# --- 4b. Pod Security refuses the probe: reported, and not retried blindly -----
+# Admission judges a pod when it is admitted: a namespace made restricted
+# after its pods started refuses the next ephemeral container of a pod that
+# does not comply (the target runs as the image's user with no seccomp).
+kubectl label ns dev pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
+n0=$(kubectl get pod distroless -n dev -o json | jq '.spec.ephemeralContainers | length')
+verify -n dev -l app=distroless -o json > "$work/r.json"
+is "$(verdict distroless)" unverifiable "a probe Pod Security refuses: unverifiable"
+like "$(jqr '.pods[0].containers[0].reason')" 'refused the probe container: .*violates PodSecurity "restricted:latest"' \
+	"with the API server's PodSecurity message"
+like "$(kubectl get pod distroless -n dev -o json | jq -r '.metadata.annotations["runtime-verifier.io/probe-rejected"]')" \
+	"PodSecurity" "the refusal is remembered on the pod"
+verify -n dev -l app=distroless -o json > "$work/r.json"
+like "$(jqr '.pods[0].containers[0].reason')" "earlier verifier container was refused .* not retried" \
+	"the next run reports it without trying again"
+is "$(kubectl get pod distroless -n dev -o json | jq '.spec.ephemeralContainers | length')" "$n0" \
+	"and the pod got no probe container from either run"
+kubectl label ns dev pod-security.kubernetes.io/enforce=baseline --overwrite >/dev/null
+
 # --- 5. a forged probe output is unverifiable, never clean ---------------------
 "$RV" verify --kubeconfig "$KUBECONFIG" --probe-image "$SANDBOX_REGISTRY/rv/fakeprobe:dev" \
 	--insecure-registry "$SANDBOX_REGISTRY" -n dev -l app=forged -o json > "$work/r.json"
