@@ -35,6 +35,16 @@ typedef struct img_entry {
 	struct img_entry *next;
 } img_entry;
 
+/* What a tag resolved to, once per run per registry client: every pod of a
+ * Deployment names the same tag, and a manifest GET per container is what
+ * registries count as a pull. */
+typedef struct tag_entry {
+	const rv_registry *reg; /* the client (credentials) it was resolved with */
+	char *image;            /* the spec image, as written */
+	char digest[RV_REGISTRY_DIGEST_MAX];
+	struct tag_entry *next;
+} tag_entry;
+
 typedef struct run {
 	const rv_verify_opts *o;
 	rv_kube *k;
@@ -46,6 +56,7 @@ typedef struct run {
 	pthread_mutex_t lock;   /* next, images, registries, git */
 	pthread_cond_t cond;
 	img_entry *images;
+	tag_entry *tags;        /* resolved tags, under lock */
 	rv_registry *registry;  /* for pods without pull secrets */
 	rv_registry **extra;    /* per-pod clients with pull secrets, freed at the end */
 	char **extra_cfg;       /* their docker configs, which they borrow; wiped at the end */
@@ -379,6 +390,43 @@ static void add_claim(json_t *claims, const char *kind, const char *severity,
 		"severity", severity, "message", message));
 }
 
+/* rv_registry_resolve_tag, once per run per (client, spec image): every
+ * pod of a Deployment names the same tag. Only answers are kept (a failure
+ * is tried again by the next container); two workers may resolve the same
+ * tag at once, which costs one more request, not a wrong answer. */
+static int resolve_tag_once(run *r, char digest[RV_REGISTRY_DIGEST_MAX], rv_registry *reg,
+	const rv_registry_ref *spec, const char *spec_image)
+{
+	tag_entry *t;
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	for (t = r->tags; t; t = t->next)
+		if (t->reg == reg && !strcmp(t->image, spec_image))
+			break;
+	if (t)
+		snprintf(digest, RV_REGISTRY_DIGEST_MAX, "%s", t->digest);
+	pthread_mutex_unlock(&r->lock);
+	if (t)
+		return RV_OK;
+	if ((rc = rv_registry_resolve_tag(digest, reg, spec)) < 0)
+		return rc;
+	t = calloc(1, sizeof(*t));
+	if (t && !(t->image = strdup(spec_image))) {
+		free(t);
+		t = NULL;
+	}
+	if (t) { /* out of memory only costs the cache */
+		t->reg = reg;
+		snprintf(t->digest, sizeof(t->digest), "%s", digest);
+		pthread_mutex_lock(&r->lock);
+		t->next = r->tags;
+		r->tags = t;
+		pthread_mutex_unlock(&r->lock);
+	}
+	return rc;
+}
+
 /* Spec image vs status.imageID vs what the tag resolves to now. */
 static void check_claims(run *r, rv_registry *reg, json_t *claims,
 	const char *spec_image, const char *running)
@@ -387,7 +435,6 @@ static void check_claims(run *r, rv_registry *reg, json_t *claims,
 	const char *run_digest = strrchr(running, '@') + 1;
 	char digest[RV_REGISTRY_DIGEST_MAX], msg[1024];
 
-	(void)r;
 	memset(&spec, 0, sizeof(spec));
 	memset(&run_ref, 0, sizeof(run_ref));
 	if (!spec_image || rv_registry_ref_parse(&spec, spec_image) < 0) {
@@ -406,7 +453,7 @@ static void check_claims(run *r, rv_registry *reg, json_t *claims,
 	}
 	snprintf(msg, sizeof(msg), "the spec names the mutable tag '%.300s', not a digest", spec_image);
 	add_claim(claims, "mutable-tag", "low", msg);
-	if (rv_registry_resolve_tag(digest, reg, &spec) < 0) {
+	if (resolve_tag_once(r, digest, reg, &spec, spec_image) < 0) {
 		snprintf(msg, sizeof(msg), "cannot resolve the tag '%.300s': %.400s", spec_image,
 			rv_error_last());
 		add_claim(claims, "tag-unresolved", "low", msg);
@@ -1042,6 +1089,13 @@ report:
 		rv_image_free(e->img);
 		json_decref(e->provenance);
 		free(e);
+	}
+	while (r.tags) {
+		tag_entry *t = r.tags;
+
+		r.tags = t->next;
+		free(t->image);
+		free(t);
 	}
 	for (i = 0; i < r.nextra; i++) {
 		rv_registry_free(r.extra[i]);
