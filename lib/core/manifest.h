@@ -99,7 +99,9 @@ void rv_manifest_stats_get(rv_manifest_stats *out, const rv_manifest *m);
  * absolute path in the manifest; "/" for everything). Names are "./" plus
  * the path relative to base, with GNU's escaping (a leading backslash on
  * the line and \\, \n, \r in the name). Files whose content could not be
- * read are left out, as sha256sum leaves them out of stdout.
+ * read are left out, as sha256sum leaves them out of stdout. With no file
+ * at all the view is the one line the pipeline prints then, because xargs
+ * runs sha256sum once on its empty input: "e3b0c442...b855  -".
  */
 int rv_manifest_sha256sum(rv_buf *out, const rv_manifest *m, const char *base);
 

@@ -324,4 +324,13 @@ run deepman nobody fingerprint "$D"
 ref deepman nobody "$D"
 same "$O/deepman.out" "$O/deepman.ref" "deep tree: manifest = reference"
 
+# --- a tree with no regular file ---------------------------------------------
+# xargs without -r still runs sha256sum once, on its empty input: the
+# pipeline prints one line for it, and so must the view.
+mkdir -p "$t/empty/dir/sub"
+ln -s nowhere "$t/empty/dir/link"
+(cd "$t/empty" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) > "$t/empty.gnu"
+"$RV" fingerprint "$t/empty" --format sha256sum > "$t/empty.rv"
+same_file "$t/empty.rv" "$t/empty.gnu" "a tree with no file: the view is the pipeline's one line for empty input"
+
 done_testing

@@ -230,6 +230,11 @@ static void test_sha256sum_view_gnu_escaping(void **state)
 	assert_int_equal(rv_manifest_sha256sum(&out, m, "/"), 0);
 	assert_non_null(strstr(out.ptr, "  ./t/sp ace\n"));
 	assert_non_null(strstr(out.ptr, "  ./tt\n"));
+	/* no file below a base: the line xargs+sha256sum print for empty input */
+	rv_buf_reset(&out);
+	assert_int_equal(rv_manifest_sha256sum(&out, m, "/t/link"), 0);
+	assert_string_equal(out.ptr,
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n");
 	rv_manifest_free(m);
 	rv_buf_dispose(&out);
 }
