@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "sources/kube.h"
 #include "sources/yaml.h"
+#include "util/base64.h"
 #include "util/error.h"
 #include "util/banned.h"
 
@@ -216,45 +216,11 @@ static char *resolve_path(const char *dir, const char *path)
 
 static int base64_decode(rv_buf *out, const char *in, const char *what)
 {
-	size_t len = strlen(in), i, j = 0;
-	unsigned char *tmp = NULL;
-	char *clean = NULL;
-	int n, pad = 0, rc;
+	int rc;
 
-	clean = malloc(len + 1);
-	if (!clean)
-		return rv_error_set(RV_ENOMEM, "out of memory");
-	for (i = 0; i < len; i++)
-		if (in[i] != '\n' && in[i] != '\r' && in[i] != ' ')
-			clean[j++] = in[i];
-	clean[j] = '\0';
-	if (j % 4 != 0) {
-		rc = rv_error_set(RV_EFORMAT, "%s is not valid base64", what);
-		goto cleanup;
-	}
-	tmp = malloc(j / 4 * 3 + 1);
-	if (!tmp) {
-		rc = rv_error_set(RV_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)clean, (int)j);
-	if (n < 0) {
-		rc = rv_error_set(RV_EFORMAT, "%s is not valid base64", what);
-		goto cleanup;
-	}
-	if (j >= 1 && clean[j - 1] == '=')
-		pad++;
-	if (j >= 2 && clean[j - 2] == '=')
-		pad++;
 	rv_buf_reset(out);
-	rc = rv_buf_add(out, tmp, (size_t)n - (size_t)pad);
-cleanup:
-	if (tmp)
-		explicit_bzero(tmp, j / 4 * 3 + 1);
-	free(tmp);
-	if (clean)
-		explicit_bzero(clean, j);
-	free(clean);
+	if ((rc = rv_base64_decode(out, in, strlen(in))) < 0)
+		rv_error_set(rc, "%s is not valid base64", what);
 	return rc;
 }
 

@@ -5,9 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "sources/pods.h"
+#include "util/base64.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/banned.h"
@@ -411,10 +410,9 @@ int rv_pods_pull_secret(char **out, size_t *len, rv_kube *k, const char *ns,
 {
 	rv_buf path = RV_BUF_INIT(PATH_CAP);
 	json_t *secret = NULL, *data;
+	rv_buf dec = RV_BUF_INIT(16u << 20);
 	const char *b64, *type;
-	unsigned char *dec = NULL;
-	size_t n;
-	int rc, m;
+	int rc;
 
 	*out = NULL;
 	if ((rc = rv_buf_puts(&path, "/api/v1/namespaces/")) < 0 ||
@@ -435,35 +433,25 @@ int rv_pods_pull_secret(char **out, size_t *len, rv_kube *k, const char *ns,
 			type ? type : "");
 		goto cleanup;
 	}
-	n = strlen(b64);
-	if (n % 4 || n > (16u << 20)) {
+	if (strlen(b64) > (16u << 20)) {
+		rc = rv_error_set(RV_ETOOBIG, "pull secret '%s/%s' is larger than 16 MiB", ns, name);
+		goto cleanup;
+	}
+	if (rv_base64_decode(&dec, b64, strlen(b64)) < 0) {
 		rc = rv_error_set(RV_EFORMAT, "pull secret '%s/%s' is not valid base64", ns, name);
 		goto cleanup;
 	}
-	dec = malloc(n / 4 * 3 + 1);
-	if (!dec) {
+	*len = dec.len;
+	*out = rv_buf_detach(&dec, NULL);
+	if (!*out) {
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	m = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)n);
-	if (m < 0) {
-		rc = rv_error_set(RV_EFORMAT, "pull secret '%s/%s' is not valid base64", ns, name);
-		goto cleanup;
-	}
-	if (n >= 1 && b64[n - 1] == '=')
-		m--;
-	if (n >= 2 && b64[n - 2] == '=')
-		m--;
-	dec[m] = '\0';
-	*out = (char *)dec;
-	*len = (size_t)m;
-	dec = NULL;
 	rc = RV_OK;
 cleanup:
-	if (dec) {
-		explicit_bzero(dec, n / 4 * 3 + 1);
-		free(dec);
-	}
+	if (dec.ptr)
+		explicit_bzero(dec.ptr, dec.cap);
+	rv_buf_dispose(&dec);
 	json_decref(secret);
 	rv_buf_dispose(&path);
 	return rc;
