@@ -431,12 +431,11 @@ static int resolve_tag_once(run *r, char digest[RV_REGISTRY_DIGEST_MAX], rv_regi
 static void check_claims(run *r, rv_registry *reg, json_t *claims,
 	const char *spec_image, const char *running)
 {
-	rv_registry_ref spec, run_ref;
+	rv_registry_ref spec;
 	const char *run_digest = strrchr(running, '@') + 1;
 	char digest[RV_REGISTRY_DIGEST_MAX], msg[1024];
 
 	memset(&spec, 0, sizeof(spec));
-	memset(&run_ref, 0, sizeof(run_ref));
 	if (!spec_image || rv_registry_ref_parse(&spec, spec_image) < 0) {
 		snprintf(msg, sizeof(msg), "spec image '%.300s' cannot be parsed: %.300s",
 			spec_image ? spec_image : "", rv_error_last());
@@ -464,7 +463,6 @@ static void check_claims(run *r, rv_registry *reg, json_t *claims,
 	}
 cleanup:
 	rv_registry_ref_dispose(&spec);
-	rv_registry_ref_dispose(&run_ref);
 }
 
 static void hex(char out[RV_SHA256_HEX], const unsigned char d[RV_SHA256_LEN])
@@ -970,7 +968,7 @@ int rv_verify_run(json_t **out, rv_kube *k, const rv_verify_opts *o)
 	pthread_t threads[MAX_WORKERS];
 	char started[RV_TIME_ISO_LEN], finished[RV_TIME_ISO_LEN];
 	size_t i, nthreads = 0, n;
-	long t0 = rv_clock_ms(), tlist;
+	long t0 = rv_clock_ms(), tlist = 0;
 	int rc = RV_OK, workers;
 	img_entry *e, *next;
 	rv_registry_stats rs;
@@ -1044,7 +1042,6 @@ int rv_verify_run(json_t **out, rv_kube *k, const rv_verify_opts *o)
 	for (i = 0; i < nthreads; i++)
 		pthread_join(threads[i], NULL);
 	rc = RV_OK;
-	(void)tlist;
 
 report:
 	rv_clock_iso(finished, (int64_t)time(NULL));
@@ -1058,7 +1055,7 @@ report:
 		registry_bytes += rs.blob_bytes;
 		registry_requests += rs.requests;
 	}
-	report = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:o, s:s*}, s:o, s:o, s:o, s:o, s:{s:I}, s:{s:I, s:I, s:I, s:I}}",
+	report = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:o, s:s*}, s:o, s:o, s:o, s:o, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:I}}",
 		"apiVersion", RV_REPORT_API_VERSION, "kind", RV_REPORT_KIND,
 		"runId", r.run_id, "cluster", o->cluster ? o->cluster : rv_kube_server(k),
 		"startedAt", started, "finishedAt", finished,
@@ -1066,6 +1063,7 @@ report:
 		"summary", summarize(r.results), "aggregation", aggregate(r.results),
 		"pods", r.results, "errors", errors,
 		"timings", "totalMs", (json_int_t)(rv_clock_ms() - t0),
+		"listMs", (json_int_t)(tlist ? tlist - t0 : 0),
 		"stats", "apiRequests", (json_int_t)rv_kube_request_count(k),
 		"registryRequests", (json_int_t)registry_requests,
 		"registryBytes", (json_int_t)registry_bytes,
