@@ -541,7 +541,7 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 	const char *ns = meta(pod, "namespace"), *pname = meta(pod, "name");
 	const char *cname = str(c, "name"), *image = str(c, "image");
 	json_t *st = rv_pods_container_status(pod, cname, 0), *claims = json_array();
-	json_t *latest = NULL, *spec = NULL, *why = json_array(), *pst, *state, *term;
+	json_t *latest = NULL, *patched = NULL, *spec = NULL, *why = json_array(), *pst, *state, *term;
 	char *ref = NULL, probe_name[64], reason[2048], roothex[RV_SHA256_HEX];
 	unsigned char img_root[RV_SHA256_LEN], log_root[RV_SHA256_LEN];
 	rv_manifest *rt = NULL;
@@ -621,7 +621,7 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 		goto cleanup;
 	}
 	json_object_set_new(cr->obj, "probe", json_pack("{s:s}", "container", probe_name));
-	rc = rv_pods_add_ephemeral(NULL, r->k, ns, pname, spec);
+	rc = rv_pods_add_ephemeral(&patched, r->k, ns, pname, spec);
 	if (rc < 0) {
 		snprintf(reason, sizeof(reason), "the API server refused the probe container: %.1800s",
 			rv_error_last());
@@ -630,7 +630,8 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 		set_verdict(cr, "unverifiable", reason);
 		goto cleanup;
 	}
-	rc = rv_pods_wait_ephemeral(&latest, r->k, ns, pname, probe_name, r->o->cfg->probe_timeout_ms);
+	rc = rv_pods_wait_ephemeral(&latest, r->k, ns, pname, probe_name, r->o->cfg->probe_timeout_ms,
+		patched);
 	json_object_set_new(json_object_get(cr->obj, "timings"), "probeMs",
 		json_integer(rv_clock_ms() - t1));
 	if (rc < 0) {
@@ -715,6 +716,7 @@ cleanup:
 	rv_manifest_free(rt);
 	rv_buf_dispose(&log);
 	json_decref(latest);
+	json_decref(patched);
 	json_decref(spec);
 	json_decref(why);
 	free(ref);

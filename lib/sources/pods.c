@@ -257,7 +257,7 @@ static int on_event(void *ctx, json_t *ev)
 }
 
 int rv_pods_wait_ephemeral(json_t **out, rv_kube *k, const char *ns,
-	const char *pod, const char *name, long timeout_ms)
+	const char *pod, const char *name, long timeout_ms, json_t *known)
 {
 	struct waiter w = { name, NULL };
 	rv_buf path = RV_BUF_INIT(PATH_CAP);
@@ -268,10 +268,15 @@ int rv_pods_wait_ephemeral(json_t **out, rv_kube *k, const char *ns,
 	while ((left = deadline - rv_clock_ms()) > 0) {
 		json_t *p = NULL;
 
-		/* a GET first: the container may have finished already, and it
-		 * gives the resourceVersion to watch from */
-		if ((rc = rv_pods_get(&p, k, ns, pod)) < 0)
+		/* the pod as known (the patch's answer) the first time, else a
+		 * GET: the container may have finished already, and either gives
+		 * the resourceVersion to watch from */
+		if (known && meta(known, "resourceVersion")) {
+			p = json_incref(known);
+			known = NULL;
+		} else if ((rc = rv_pods_get(&p, k, ns, pod)) < 0) {
 			goto cleanup;
+		}
 		json_decref(w.last);
 		w.last = p;
 		if (settled(p, name)) {

@@ -37,13 +37,14 @@ json_t *rv_pods_container_status(json_t *pod, const char *name, int ephemeral);
  * Wait until the ephemeral container `name` of pod ns/pod has terminated,
  * or it cannot start (waiting with a reason such as ErrImagePull,
  * ImagePullBackOff, CreateContainerError), for at most timeout_ms. Uses a
- * watch on the pod and falls back to polling when the watch fails. On
- * success *out is the last pod object seen (new reference): the caller
- * reads the status with rv_pods_container_status. RV_ETIMEOUT when the
- * time runs out.
+ * watch on the pod from the resourceVersion of `known` (the pod as the
+ * caller last saw it, e.g. the patch's answer; borrowed, may be NULL, then
+ * a GET) and falls back to polling when the watch fails. On success *out
+ * is the last pod object seen (new reference): the caller reads the status
+ * with rv_pods_container_status. RV_ETIMEOUT when the time runs out.
  */
 int rv_pods_wait_ephemeral(json_t **out, rv_kube *k, const char *ns,
-	const char *pod, const char *name, long timeout_ms);
+	const char *pod, const char *name, long timeout_ms, json_t *known);
 
 /* A container's log, at most limit_bytes (sent as limitBytes), into out
  * (reset first; out->max must be >= limit_bytes). */

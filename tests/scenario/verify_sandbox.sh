@@ -76,6 +76,8 @@ bytes3=$(jqr '.stats.registryBytes')
 verify -n prod -l app=web -o json --no-annotate > "$work/r1.json" 2>/dev/null
 like "$(jq -r '.pods[0].containers[0].probe.container' "$work/r1.json")" '^rv-[0-9a-f]{8}-0$' \
 	"the probe container is named rv-<run>-<n>"
+is "$(jq -r '.stats.apiRequests' "$work/r1.json")" 7 \
+	"API requests: one list, then a patch and a watch per clean pod (1 + 2 x 3)"
 verify -n prod -l 'app=web' --no-annotate -o json > /dev/null
 "$RV" verify --kubeconfig "$KUBECONFIG" --probe-image "$PROBE" --insecure-registry "$SANDBOX_REGISTRY" \
 	-n prod -l app=cm -o json --no-annotate > "$work/r1.json"
