@@ -122,7 +122,7 @@ check: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/demo
+	@bash tests/demo
 
 bench: all
 	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
