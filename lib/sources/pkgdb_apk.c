@@ -32,8 +32,7 @@ typedef struct record {
 
 static int flush(rv_sbom *s, const char *path, record *r)
 {
-	rv_sbom_pkg pkg;
-	int rc;
+	rv_span loc;
 
 	if (!r->fields)
 		return RV_OK;
@@ -47,23 +46,9 @@ static int flush(rv_sbom *s, const char *path, record *r)
 	    memchr(r->origin.p ? r->origin.p : "", '\0', r->origin.n))
 		return rv_sbom_warn(s, path, strlen(path),
 			"NUL byte in the record at line %zu", r->line);
-	memset(&pkg, 0, sizeof(pkg));
-	pkg.type = "apk";
-	pkg.location = (char *)path;
-	if (!(pkg.name = rv_span_dup(r->name)) ||
-	    !(pkg.version = rv_span_dup(r->version)) ||
-	    (r->arch.n && !(pkg.arch = rv_span_dup(r->arch))) ||
-	    (r->origin.n && !(pkg.upstream = rv_span_dup(r->origin)))) {
-		rc = rv_error_set(RV_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = rv_sbom_add(s, &pkg);
-cleanup:
-	free(pkg.name);
-	free(pkg.version);
-	free(pkg.arch);
-	free(pkg.upstream);
-	return rc;
+	loc.p = path;
+	loc.n = strlen(path);
+	return rv_sbom_add_spans(s, "apk", loc, r->name, r->version, r->arch, r->origin);
 }
 
 int rv_pkgdb_apk_parse(rv_sbom *s, const char *path, const char *data,

@@ -52,12 +52,9 @@ static rv_span status_state(rv_span st)
 
 static int flush(rv_sbom *s, const char *path, stanza *st)
 {
-	rv_sbom_pkg pkg;
-	rv_span src, state;
+	rv_span src, state, loc;
 	size_t i;
-	int rc = RV_OK;
 
-	memset(&pkg, 0, sizeof(pkg));
 	if (!st->fields)
 		return RV_OK;
 	if (!st->package.n)
@@ -85,22 +82,9 @@ static int flush(rv_sbom *s, const char *path, stanza *st)
 		if (src.p[i] == ' ' || src.p[i] == '(')
 			break;
 	src.n = i;
-	pkg.type = "deb";
-	pkg.location = (char *)path;
-	if (!(pkg.name = rv_span_dup(st->package)) ||
-	    !(pkg.version = rv_span_dup(st->version)) ||
-	    (st->arch.n && !(pkg.arch = rv_span_dup(st->arch))) ||
-	    (src.n && !(pkg.upstream = rv_span_dup(src)))) {
-		rc = rv_error_set(RV_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = rv_sbom_add(s, &pkg);
-cleanup:
-	free(pkg.name);
-	free(pkg.version);
-	free(pkg.arch);
-	free(pkg.upstream);
-	return rc;
+	loc.p = path;
+	loc.n = strlen(path);
+	return rv_sbom_add_spans(s, "deb", loc, st->package, st->version, st->arch, src);
 }
 
 int rv_pkgdb_dpkg_parse(rv_sbom *s, const char *path, const char *data,

@@ -22,10 +22,8 @@ int rv_pkgdb_python_parse(rv_sbom *s, const char *path, const char *data,
 {
 	size_t pos = 0, end, colon, plen = strlen(path);
 	rv_span line, key, name = { NULL, 0 }, version = { NULL, 0 };
-	rv_sbom_pkg pkg;
-	int rc;
+	rv_span loc, none = { NULL, 0 };
 
-	memset(&pkg, 0, sizeof(pkg));
 	while (pos < size) {
 		end = pos;
 		while (end < size && data[end] != '\n')
@@ -54,27 +52,11 @@ int rv_pkgdb_python_parse(rv_sbom *s, const char *path, const char *data,
 			size == 0 ? " (empty file)" : "");
 	if (memchr(name.p, '\0', name.n) || memchr(version.p, '\0', version.n))
 		return rv_sbom_warn(s, path, plen, "NUL byte in Name or Version");
-	pkg.type = "pypi";
 	/* the distribution is the directory holding METADATA or PKG-INFO */
+	loc.p = path;
+	loc.n = plen;
 	if (plen > 9 && (strcmp(path + plen - 9, "/METADATA") == 0 ||
-	    strcmp(path + plen - 9, "/PKG-INFO") == 0)) {
-		rv_span dir = { path, plen - 9 };
-
-		pkg.location = rv_span_dup(dir);
-	} else {
-		rv_span all = { path, plen };
-
-		pkg.location = rv_span_dup(all);
-	}
-	if (!pkg.location || !(pkg.name = rv_span_dup(name)) ||
-	    !(pkg.version = rv_span_dup(version))) {
-		rc = rv_error_set(RV_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	rc = rv_sbom_add(s, &pkg);
-cleanup:
-	free(pkg.location);
-	free(pkg.name);
-	free(pkg.version);
-	return rc;
+	    strcmp(path + plen - 9, "/PKG-INFO") == 0))
+		loc.n = plen - 9;
+	return rv_sbom_add_spans(s, "pypi", loc, name, version, none, none);
 }

@@ -629,3 +629,29 @@ cleanup:
 	rv_buf_dispose(&b);
 	return rc;
 }
+
+int rv_sbom_add_spans(rv_sbom *s, const char *type, rv_span location,
+	rv_span name, rv_span version, rv_span arch, rv_span upstream)
+{
+	rv_sbom_pkg pkg;
+	int rc;
+
+	memset(&pkg, 0, sizeof(pkg));
+	pkg.type = (char *)type;
+	if (!(pkg.location = rv_span_dup(location)) ||
+	    !(pkg.name = rv_span_dup(name)) ||
+	    !(pkg.version = rv_span_dup(version)) ||
+	    (arch.n && !(pkg.arch = rv_span_dup(arch))) ||
+	    (upstream.n && !(pkg.upstream = rv_span_dup(upstream)))) {
+		rc = rv_error_set(RV_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	rc = rv_sbom_add(s, &pkg);
+cleanup:
+	free(pkg.location);
+	free(pkg.name);
+	free(pkg.version);
+	free(pkg.arch);
+	free(pkg.upstream);
+	return rc;
+}

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/span.h"
 
 /*
  * A catalogue (rv_sbom) is filled by a *source* that reads files of one
@@ -164,6 +165,11 @@ int rv_sbom_warn(rv_sbom *s, const char *path, size_t len, const char *fmt, ...)
  * RV_SBOM_MAX_PKGS packages, a warning naming location instead.
  */
 int rv_sbom_add(rv_sbom *s, const rv_sbom_pkg *p);
+
+/* rv_sbom_add for a package whose fields are spans of a database's bytes
+ * (borrowed; copied here). An empty arch or upstream means none. */
+int rv_sbom_add_spans(rv_sbom *s, const char *type, rv_span location,
+	rv_span name, rv_span version, rv_span arch, rv_span upstream);
 
 /*
  * The purl of p (per the purl spec: lowercase type, percent-encoded
