@@ -14,6 +14,9 @@
 #   registry_push LAYOUT:TAG REPO:TAG [skopeo options]
 #                                 push from an OCI layout with skopeo
 #   free_port                     print a free TCP port on 127.0.0.1
+#   registry_test_dir NAME        make $t (a temp dir) and an empty pids[],
+#                                 and on exit stop the registry and every
+#                                 pid in pids[] and remove $t
 #
 # Every started process is stopped by registry_stop; call it from a trap.
 
@@ -77,6 +80,20 @@ registry_start() {
 	echo "registry_start: the registry did not come up:" >&2
 	cat "$dir/registry.log" >&2
 	return 1
+}
+
+registry_test_dir() {
+	t=$(mktemp -d "/tmp/rv-$1.XXXXXX")
+	pids=()
+	trap _registry_test_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+_registry_test_cleanup() {
+	local p
+	registry_stop
+	for p in "${pids[@]}"; do stop_pid "$p"; done
+	rm -rf "$t"
 }
 
 registry_stop() {

@@ -10,15 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib/tap.sh"
 source "$here/../lib/registry.sh"
 
-t=$(mktemp -d /tmp/rv-image-bad.XXXXXX)
-pids=()
-cleanup() {
-	registry_stop
-	for p in "${pids[@]}"; do stop_pid "$p"; done
-	rm -rf "$t"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+registry_test_dir image-bad
 
 cat > "$t/spec.json" <<'EOF'
 {"images": [
