@@ -390,6 +390,28 @@ int rv_sbom_feed_failed(rv_sbom *s, const char *path, size_t len,
 	return rv_sbom_warn(s, path, len, "%s", why);
 }
 
+int rv_sbom_feed_dbset(rv_sbom *s, const rv_dbset *set)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < set->n; i++) {
+		const rv_dbset_file *f = &set->files[i];
+
+		if (f->error)
+			rc = rv_sbom_feed_failed(s, f->path, f->path_len, f->error);
+		else if (rv_sbom_wants(f->path, f->path_len, NULL) == RV_SBOM_NONE)
+			rc = s->finished ? rv_error_set(RV_EINVAL, "catalogue already finished") :
+				rv_sbom_warn(s, f->path, f->path_len, "not a package database");
+		else
+			rc = rv_sbom_feed(s, f->path, f->path_len, f->data ? (const void *)f->data : "",
+				f->size);
+		if (rc < 0)
+			return rc;
+	}
+	return RV_OK;
+}
+
 /* --- os-release ----------------------------------------------------------- */
 
 /* Unquote an os-release value ("..." or '...' with backslash escapes in

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dbset.h"
 #include "util/buf.h"
 #include "util/span.h"
 
@@ -144,6 +145,15 @@ int rv_sbom_feed(rv_sbom *s, const char *path, size_t len,
  * limit of N bytes", "cannot open: Permission denied"): a warning. */
 int rv_sbom_feed_failed(rv_sbom *s, const char *path, size_t len,
 	const char *why);
+
+/*
+ * Feed every record of a package database set (core/dbset.h: what a probe
+ * or an image's layers collected): contents through rv_sbom_feed, failed
+ * records through rv_sbom_feed_failed, and a record whose path is not a
+ * package database as a warning. Does not call rv_sbom_finish. RV_ENOMEM,
+ * RV_EINVAL (finished catalogue).
+ */
+int rv_sbom_feed_dbset(rv_sbom *s, const rv_dbset *set);
 
 /*
  * Resolve what depends on several files (os-release: namespaces and the

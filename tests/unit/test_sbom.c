@@ -160,6 +160,43 @@ static void test_dpkg(void **state)
 	rv_sbom_free(s);
 }
 
+/* A dbset (what a probe or an image's layers collected) feeds the same
+ * packages as the files themselves, and its failed records are warnings. */
+static void test_feed_dbset(void **state)
+{
+	static const char osr[] = "ID=debian\nVERSION_ID=\"12\"\n";
+	rv_sbom *s = cat(), *direct = cat();
+	rv_dbset *set;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(rv_dbset_new(&set), 0);
+	assert_int_equal(rv_dbset_add(set, "/var/lib/dpkg/status", 20, dpkg_status,
+		strlen(dpkg_status)), 0);
+	assert_int_equal(rv_dbset_add(set, "/etc/os-release", 15, osr, strlen(osr)), 0);
+	assert_int_equal(rv_dbset_add_failed(set, "/lib/apk/db/installed", 21, "EACCES"), 0);
+	assert_int_equal(rv_dbset_add(set, "/etc/passwd", 11, "root", 4), 0);
+	assert_int_equal(rv_dbset_sort(set), 0);
+	assert_int_equal(rv_sbom_feed_dbset(s, set), 0);
+	assert_int_equal(rv_sbom_finish(s), 0);
+	feed(direct, "/var/lib/dpkg/status", dpkg_status);
+	feed(direct, "/etc/os-release", osr);
+	assert_int_equal(rv_sbom_finish(direct), 0);
+	assert_int_equal(s->npkgs, direct->npkgs);
+	for (i = 0; i < s->npkgs; i++)
+		assert_string_equal(s->pkgs[i].purl, direct->pkgs[i].purl);
+	assert_int_equal(s->nwarnings, 2);
+	assert_string_equal(s->warnings[0].path, "/etc/passwd");
+	assert_string_equal(s->warnings[0].message, "not a package database");
+	assert_string_equal(s->warnings[1].path, "/lib/apk/db/installed");
+	assert_string_equal(s->warnings[1].message, "EACCES");
+	/* a finished catalogue takes nothing more */
+	assert_int_equal(rv_sbom_feed_dbset(s, set), RV_EINVAL);
+	rv_dbset_free(set);
+	rv_sbom_free(s);
+	rv_sbom_free(direct);
+}
+
 static void test_dpkg_malformed(void **state)
 {
 	rv_sbom *s = cat();
@@ -463,6 +500,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wants),
 		cmocka_unit_test(test_dpkg),
+		cmocka_unit_test(test_feed_dbset),
 		cmocka_unit_test(test_dpkg_malformed),
 		cmocka_unit_test(test_dpkg_status_d),
 		cmocka_unit_test(test_apk),
