@@ -9,6 +9,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "pipeline/config.h"
+#include "pipeline/policyreport.h"
+#include "pipeline/quarantine.h"
 #include "pipeline/report.h"
 #include "pipeline/verify.h"
 #include "pipeline/webhook.h"
@@ -52,6 +54,10 @@ static const char usage_text[] =
 "      --no-events            do not post Kubernetes Events\n"
 "      --no-annotate          do not record verification state on pods\n"
 "      --run-id ID            name the run (default random)\n"
+"      --quarantine-after N   label pods after N drifted runs in a row (0: off)\n"
+"      --quarantine-dry-run   compute and report the quarantine, write nothing\n"
+"      --evict                also evict quarantined pods (Eviction API)\n"
+"      --policy-reports[=BOOL] write one PolicyReport per namespace (wgpolicyk8s.io)\n"
 "  -h, --help                 this text\n"
 "\n"
 "Exit: 0 clean, 1 drift (with --fail-on-drift), 2 some pods could not be\n"
@@ -60,8 +66,11 @@ static const char usage_text[] =
 enum {
 	O_PATH = 256, O_CONFIG, O_FAIL, O_REPORT, O_SECRET, O_SPOOL, O_CONC, O_PROBE,
 	O_MIN, O_PTIMEOUT, O_REPO, O_LOOKBACK, O_KUBECONFIG, O_CONTEXT, O_INSECURE,
-	O_CA, O_CACHE, O_DOCKER, O_NOEVENTS, O_NOANNOTATE, O_RUNID, O_HOOKCA
+	O_CA, O_CACHE, O_DOCKER, O_NOEVENTS, O_NOANNOTATE, O_RUNID, O_HOOKCA, O_POLR
 };
+
+/* quarantine (pipeline/quarantine.h) */
+enum { O_QAFTER = 512, O_QDRY, O_EVICT };
 
 static const struct option longopts[] = {
 	{ "namespace", required_argument, NULL, 'n' },
@@ -91,6 +100,10 @@ static const struct option longopts[] = {
 	{ "no-events", no_argument, NULL, O_NOEVENTS },
 	{ "no-annotate", no_argument, NULL, O_NOANNOTATE },
 	{ "run-id", required_argument, NULL, O_RUNID },
+	{ "quarantine-after", required_argument, NULL, O_QAFTER },
+	{ "quarantine-dry-run", no_argument, NULL, O_QDRY },
+	{ "evict", no_argument, NULL, O_EVICT },
+	{ "policy-reports", optional_argument, NULL, O_POLR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -170,6 +183,8 @@ int cmd_verify(int argc, char **argv)
 	const char *probe_timeout = NULL, *hook_ca = NULL;
 	int all = 0, fail_on_drift = 0, json_out = 0, concurrency = 0, events = 1, annotate = 1;
 	long lookback = 0;
+	int q_after = -1, q_dry = 0, q_evict = 0, q_failed = 0;
+	int policy_reports = -1;   /* -1: the config's policyReports */
 	rv_config cfg;
 	rv_kube *k = NULL;
 	rv_kube_opts ko;
@@ -238,6 +253,21 @@ int cmd_verify(int argc, char **argv)
 		case O_NOEVENTS: events = 0; break;
 		case O_NOANNOTATE: annotate = 0; break;
 		case O_RUNID: run_id = optarg; break;
+		case O_QAFTER:
+			q_after = (int)strtol(optarg, &end, 10);
+			if (!*optarg || *end || q_after < 0 || q_after > 1000) {
+				rc = cli_usage_error("verify", "--quarantine-after takes 0 to 1000, not '%s'", optarg);
+				goto cleanup;
+			}
+			break;
+		case O_QDRY: q_dry = 1; break;
+		case O_EVICT: q_evict = 1; break;
+		case O_POLR:
+			if (parse_bool(optarg, &policy_reports) < 0) {
+				rc = cli_usage_error("verify", "--policy-reports takes true or false, not '%s'", optarg);
+				goto cleanup;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			rc = RV_EXIT_OK;
@@ -279,6 +309,12 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (concurrency)
 		cfg.concurrency = concurrency;
+	if (q_after >= 0)
+		cfg.quarantine.after = q_after;
+	cfg.quarantine.dry_run |= q_dry;
+	cfg.quarantine.evict |= q_evict;
+	if (policy_reports >= 0)
+		cfg.policy_reports = policy_reports;
 	if (min_interval && rv_config_duration(&cfg.min_interval_ms, min_interval) < 0) {
 		rc = cli_usage_error("verify", "--min-interval: %s", rv_error_last());
 		goto cleanup;
@@ -362,6 +398,15 @@ int cmd_verify(int argc, char **argv)
 		goto fail;
 	if (!report)
 		goto fail;
+	if (cfg.quarantine.after > 0) {
+		rv_quarantine_opts qo = { &cfg.quarantine, NULL, events, 0, NULL };
+
+		q_failed = rv_quarantine_run(report, k, &qo) < 0;
+	}
+	/* a PolicyReport not written is one of the run's errors: printed
+	 * below with them, and the exit code is 2 */
+	if (cfg.policy_reports)
+		(void)rv_policyreport_write(k, report, NULL);
 
 	if (json_out) {
 		body = json_dumps(report, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -370,13 +415,19 @@ int cmd_verify(int argc, char **argv)
 		free(body);
 		body = NULL;
 	} else {
-		if (rv_report_text(&text, report) < 0 || cli_write_all(1, text.ptr, text.len) < 0)
+		if (rv_report_text(&text, report) < 0 || rv_quarantine_text(&text, report) < 0 ||
+		    cli_write_all(1, text.ptr, text.len) < 0)
 			goto fail;
 	}
 	for (i = 0; i < json_array_size(json_object_get(report, "errors")); i++)
 		cli_msg("verify", "%s", json_string_value(json_array_get(json_object_get(report, "errors"), i)));
 	print_refusals(report);
 	rc = rv_report_exit_code(report, fail_on_drift);
+	for (i = 0; i < json_array_size(json_object_get(json_object_get(report, "quarantine"), "errors")); i++)
+		cli_msg("verify", "quarantine: %s", json_string_value(json_array_get(
+			json_object_get(json_object_get(report, "quarantine"), "errors"), i)));
+	if (q_failed)
+		rc = RV_EXIT_FAIL;   /* a configured control that did not act */
 
 	if (cfg.nwebhooks) {
 		struct deliver d = { &cfg, hook_ca, 0 };

@@ -40,6 +40,8 @@ int rv_config_init(rv_config *c)
 	c->api_timeout_ms = 30000;
 	c->registry_timeout_ms = 60000;
 	c->concurrency = 4;
+	c->quarantine.release_after = 3;
+	c->quarantine.stale_ms = 7L * 24 * 3600 * 1000;
 	return RV_OK;
 }
 
@@ -69,6 +71,8 @@ void rv_config_dispose(rv_config *c)
 	free(c->registry_ca);
 	free(c->cache_dir);
 	free(c->docker_config);
+	free(c->quarantine.state_namespace);
+	free(c->quarantine.state_name);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -141,6 +145,36 @@ static int get_int(struct ctx *x, int *out, json_t *v, int min, int max)
 			x->file, x->key, min, max);
 	*out = (int)json_integer_value(v);
 	return RV_OK;
+}
+
+static int get_flag(struct ctx *x, int *out, json_t *v)
+{
+	if (!json_is_boolean(v))
+		return bad(x, "must be true or false");
+	*out = json_is_true(v);
+	return RV_OK;
+}
+
+/* A Kubernetes name: a DNS label (max 63) or, with subdomain, a DNS
+ * subdomain (max 253). */
+static int get_k8s_name(struct ctx *x, char **out, json_t *v, int subdomain)
+{
+	const char *s = json_string_value(v);
+	size_t n = s ? strlen(s) : 0, i;
+
+	if (!s)
+		return bad(x, "must be a string");
+	if (!n || n > (subdomain ? 253u : 63u) || s[0] == '-' || s[0] == '.' ||
+	    s[n - 1] == '-' || s[n - 1] == '.')
+		goto invalid;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '-' || (subdomain && s[i] == '.')))
+			goto invalid;
+	return get_string(x, out, v);
+invalid:
+	return bad(x, subdomain ? "must be a Kubernetes object name (lower case, digits, '-', '.')" :
+		"must be a Kubernetes namespace name (lower case, digits, '-', at most 63)");
 }
 
 static int get_duration(struct ctx *x, long *out, json_t *v)
@@ -339,6 +373,23 @@ static int load_section(struct ctx *x, rv_config *c, const char *section, json_t
 			rc = get_string(x, &c->docker_config, v);
 		else if (!strcmp(section, "spool") && !strcmp(key, "dir"))
 			rc = get_string(x, &c->spool_dir, v);
+		else if (!strcmp(section, "quarantine") && !strcmp(key, "after"))
+			rc = get_int(x, &c->quarantine.after, v, 0, 1000);
+		else if (!strcmp(section, "quarantine") && !strcmp(key, "releaseAfter"))
+			rc = get_int(x, &c->quarantine.release_after, v, 1, 1000);
+		else if (!strcmp(section, "quarantine") && !strcmp(key, "dryRun"))
+			rc = get_flag(x, &c->quarantine.dry_run, v);
+		else if (!strcmp(section, "quarantine") && !strcmp(key, "evict"))
+			rc = get_flag(x, &c->quarantine.evict, v);
+		else if (!strcmp(section, "quarantine") && !strcmp(key, "stateNamespace"))
+			rc = get_k8s_name(x, &c->quarantine.state_namespace, v, 0);
+		else if (!strcmp(section, "quarantine") && !strcmp(key, "stateConfigMap"))
+			rc = get_k8s_name(x, &c->quarantine.state_name, v, 1);
+		else if (!strcmp(section, "quarantine") && !strcmp(key, "staleAfter")) {
+			rc = get_duration(x, &c->quarantine.stale_ms, v);
+			if (rc == RV_OK && c->quarantine.stale_ms < 3600000)
+				rc = bad(x, "must be at least 1h");
+		}
 		else
 			rc = unknown(x, prefix, key);
 		if (rc < 0)
@@ -396,8 +447,11 @@ int rv_config_load(rv_config *c, const char *path)
 			rc = get_duration(&x, &c->min_interval_ms, v);
 		else if (!strcmp(key, "concurrency"))
 			rc = get_int(&x, &c->concurrency, v, 1, 64);
+		else if (!strcmp(key, "policyReports"))
+			rc = get_flag(&x, &c->policy_reports, v);
 		else if (!strcmp(key, "probe") || !strcmp(key, "timeouts") ||
-			 !strcmp(key, "registry") || !strcmp(key, "spool"))
+			 !strcmp(key, "registry") || !strcmp(key, "spool") ||
+			 !strcmp(key, "quarantine"))
 			rc = load_section(&x, c, key, v);
 		else
 			rc = unknown(&x, "", key);

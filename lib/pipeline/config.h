@@ -22,6 +22,17 @@ typedef struct rv_webhook_cfg {
 	int retries;
 } rv_webhook_cfg;
 
+/* Repeated drift -> quarantine (pipeline/quarantine.h, docs/config.md). */
+typedef struct rv_quarantine_cfg {
+	int after;             /* consecutive drifted runs before the label; 0: off (default) */
+	int release_after;     /* consecutive clean runs before it goes; default 3 */
+	int dry_run;           /* compute and report, write nothing */
+	int evict;             /* also evict quarantined pods (Eviction API) */
+	char *state_namespace; /* NULL: the service account's namespace, else runtime-verifier */
+	char *state_name;      /* NULL: runtime-verifier-state */
+	long stale_ms;         /* entries not seen this long are dropped; default 7 days */
+} rv_quarantine_cfg;
+
 typedef struct rv_config {
 	char **paths;          /* default {"/app"} */
 	size_t npaths;
@@ -45,6 +56,8 @@ typedef struct rv_config {
 	char *registry_ca;
 	char *cache_dir;
 	char *docker_config;
+	int policy_reports;    /* write PolicyReports (pipeline/policyreport.h); default 0 */
+	rv_quarantine_cfg quarantine;
 } rv_config;
 
 /* Fill c with the defaults. Dispose with rv_config_dispose. */

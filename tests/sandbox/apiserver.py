@@ -30,6 +30,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import k8sutil as ku  # noqa: E402
 import k8spb  # noqa: E402
+import crdschema  # noqa: E402
 import psa  # noqa: E402
 from store import Store  # noqa: E402
 
@@ -67,7 +68,8 @@ class Res:
 BUILTIN = [
     Res("", "v1", "namespaces", "Namespace", False, ["ns"], ["status", "finalize"],
         verbs=["create", "delete", "get", "list", "patch", "update", "watch"]),
-    Res("", "v1", "pods", "Pod", True, ["po"], ["status", "log", "ephemeralcontainers", "exec"], categories=["all"]),
+    Res("", "v1", "pods", "Pod", True, ["po"], ["status", "log", "ephemeralcontainers", "exec", "eviction"],
+        categories=["all"]),
     Res("", "v1", "configmaps", "ConfigMap", True, ["cm"]),
     Res("", "v1", "secrets", "Secret", True),
     Res("", "v1", "events", "Event", True, ["ev"]),
@@ -76,6 +78,7 @@ BUILTIN = [
     Res("", "v1", "nodes", "Node", False, ["no"], ["status"]),
     Res("apps", "v1", "deployments", "Deployment", True, ["deploy"], ["status", "scale"], categories=["all"]),
     Res("apps", "v1", "replicasets", "ReplicaSet", True, ["rs"], ["status", "scale"], categories=["all"]),
+    Res("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ["pdb"], ["status"]),
     Res("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     Res("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     Res("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
@@ -128,6 +131,73 @@ def ev_to_core(o):
     return out
 
 
+# core/v1 Event's typed fields (k8s.io/api/core/v1 types.go): a value of the
+# wrong JSON type fails the decode, before any validation, with a 400
+# BadRequest worded by encoding/json ("Go struct field <innermost struct>.
+# <path> of type <Go type>"). Nested structs are (Go type name, fields).
+_REF = ("v1.ObjectReference", {k: "string" for k in (
+    "kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")})
+EVENT_TYPES = {
+    "metadata": ("v1.ObjectMeta", {"name": "string", "generateName": "string", "namespace": "string",
+                                   "uid": "string", "resourceVersion": "string",
+                                   "labels": "map", "annotations": "map"}),
+    "involvedObject": _REF, "related": _REF,
+    "reason": "string", "message": "string", "type": "string", "action": "string",
+    "reportingComponent": "string", "reportingInstance": "string",
+    "source": ("v1.EventSource", {"component": "string", "host": "string"}),
+    "firstTimestamp": "string", "lastTimestamp": "string", "eventTime": "string",
+    "count": "int32", "series": ("v1.EventSeries", {"count": "int32", "lastObservedTime": "string"}),
+}
+
+
+def _json_kind(v):
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(v), "value")
+
+
+def check_event_types(obj):
+    def fail(v, struct, path, gotype):
+        raise ku.bad_request('Event in version "v1" cannot be handled as a Event: json: cannot unmarshal %s into '
+                             'Go struct field %s.%s of type %s' % (_json_kind(v), struct, path, gotype))
+
+    def walk(fields, o, struct, prefix):
+        for k, want in fields.items():
+            v = o.get(k)
+            if v is None:
+                continue    # null is the zero value, as in Go
+            path = prefix + k
+            if isinstance(want, tuple):
+                if not isinstance(v, dict):
+                    fail(v, struct, path, want[0])
+                walk(want[1], v, want[0].split(".")[-1], path + ".")
+            elif want == "map":
+                if not isinstance(v, dict):
+                    fail(v, struct, path, "map[string]string")
+                for x in v.values():
+                    if not isinstance(x, str):
+                        fail(x, struct, path, "string")
+            elif want == "string" and not isinstance(v, str):
+                fail(v, struct, path, "string")
+            elif want == "int32" and (isinstance(v, bool) or not isinstance(v, int) or not -2**31 <= v < 2**31):
+                fail(v, struct, path, "int32")
+    walk(EVENT_TYPES, obj, "Event", "")
+
+
+def selector_match(sel, labels):
+    """A metav1.LabelSelector object against labels. policy/v1 PDBs: a null
+    selector matches nothing, an empty one everything."""
+    if not isinstance(sel, dict):
+        return False
+    reqs = [(k, "=", [v]) for k, v in (sel.get("matchLabels") or {}).items()]
+    ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+    for e in sel.get("matchExpressions") or []:
+        reqs.append((e.get("key"), ops.get(e.get("operator"), "in"), e.get("values") or []))
+    return ku.label_match(reqs, labels)
+
+
 def tag_pull_policy(image):
     last = image.rsplit("/", 1)[-1]
     if "@" in last:
@@ -144,13 +214,17 @@ class Faults:
     (close watch streams after N seconds), continue_ttl (seconds before a
     continue token expires, default 300), expire_continue (true: every
     continue token is expired), expire_watch (true: a watch from any past
-    resourceVersion gets 410 Expired, as after an etcd compaction)."""
+    resourceVersion gets 410 Expired, as after an etcd compaction),
+    conflict_configmap_puts (N: the next N PUTs of a ConfigMap find that
+    another writer changed it first, so a PUT naming the resourceVersion it
+    read gets 409 Conflict; counted from when faults.json last changed)."""
 
     def __init__(self, path):
         self.path = path
         self.mtime = None
         self.data = {}
         self.count = 0
+        self.conflicts = 0      # conflict_configmap_puts injected so far
         self.lock = threading.Lock()
 
     def get(self):
@@ -164,6 +238,7 @@ class Faults:
                 with open(self.path) as f:
                     self.data = json.load(f)
                 self.mtime = m
+                self.conflicts = 0
             except (OSError, ValueError):
                 pass
         return self.data
@@ -239,12 +314,15 @@ class API:
             if typ == "DELETED":
                 self.res.pop(key, None)
             else:
-                self.register(Res(spec.get("group"), v["name"], names.get("plural"),
-                                  names.get("kind"), spec.get("scope") == "Namespaced",
-                                  names.get("shortNames") or [],
-                                  ["status"] if (v.get("subresources") or {}).get("status") is not None else [],
-                                  singular=names.get("singular"), crd=True,
-                                  categories=names.get("categories")))
+                res = Res(spec.get("group"), v["name"], names.get("plural"),
+                          names.get("kind"), spec.get("scope") == "Namespaced",
+                          names.get("shortNames") or [],
+                          ["status"] if (v.get("subresources") or {}).get("status") is not None else [],
+                          singular=names.get("singular"), crd=True,
+                          categories=names.get("categories"))
+                # the version's schema: custom resources are pruned and validated against it
+                res.schema = (v.get("schema") or {}).get("openAPIV3Schema")
+                self.register(res)
 
     def _gc(self, owner_uid):
         """Background cascading deletion: objects owned by a deleted uid."""
@@ -376,9 +454,11 @@ class API:
     def ns_exists(self, ns):
         return self.store.get("/namespaces", "", ns) is not None
 
-    def prepare_new(self, r, ns, obj, user):
+    def prepare_new(self, r, ns, obj, user, field_validation=None):
         if not isinstance(obj, dict):
             raise ku.bad_request("the body of the request was in an unknown format")
+        if r.plural == "events" and r.group == "":
+            check_event_types(obj)
         obj["apiVersion"] = r.api_version
         obj["kind"] = r.kind
         md = obj.setdefault("metadata", {})
@@ -388,7 +468,15 @@ class API:
             else:
                 raise ku.invalid(r.kind, "", [("FieldValueRequired", "metadata.name", "name or generateName is required")])
         name = md["name"]
-        if not re.match(r'^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', name) or len(name) > 253:
+        if r.group == "rbac.authorization.k8s.io":
+            # RBAC objects are named by path segments (ValidateRBACName):
+            # "system:controller:foo" is fine, "/" and "%" are not
+            bad = ["may not be '%s'" % name] if name in (".", "..") else []
+            bad += ["may not contain '%s'" % c for c in ("/", "%") if c in name]
+            if bad:
+                raise ku.invalid(r.kind, name, [("FieldValueInvalid", "metadata.name", '"%s": %s' % (name, b))
+                                               for b in bad], r.group)
+        elif not re.match(r'^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', name) or len(name) > 253:
             raise ku.invalid(r.kind, name, [("FieldValueInvalid", "metadata.name",
                                             '"%s": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character (e.g. \'example.com\', regex used for validation is \'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\')' % name)])
         if md.get("namespace") and r.namespaced and md["namespace"] != ns:
@@ -396,6 +484,8 @@ class API:
         md.pop("resourceVersion", None)
         if r.namespaced and not self.ns_exists(ns):
             raise ku.not_found("namespaces", ns)
+        if r.crd:
+            self.check_custom(r, obj, field_validation)
         if r.plural == "pods" and r.group == "":
             self.default_pod(obj)
             self.validate_pod(obj)
@@ -424,6 +514,23 @@ class API:
             for k, v in (obj.pop("stringData", None) or {}).items():
                 obj.setdefault("data", {})[k] = base64.b64encode(v.encode()).decode()
         return obj
+
+    def check_custom(self, r, obj, field_validation):
+        """A custom resource against its CRD's schema, as the real server:
+        undeclared fields pruned (Strict: refused with 400), then types,
+        enums and required fields (422)."""
+        schema = getattr(r, "schema", None)
+        if crdschema.trivial(schema):
+            return
+        unknown = crdschema.prune(schema, obj)
+        if unknown and field_validation == "Strict":
+            raise ku.bad_request('%s in version "%s" cannot be handled as a %s: strict decoding error: %s' % (
+                r.kind, r.version, r.kind, ", ".join('unknown field "%s"' % u for u in unknown)))
+        causes = crdschema.validate(schema, obj)
+        if causes:
+            e = ku.invalid(r.kind + "." + r.group, (obj.get("metadata") or {}).get("name", ""), causes, r.group)
+            e.details["kind"] = r.kind      # the message names the group, details do not
+            raise e
 
     def default_pod(self, pod):
         spec = pod.setdefault("spec", {})
@@ -489,14 +596,14 @@ class API:
     def core_events(self):
         return self.find("", "v1", "events")
 
-    def create(self, r, ns, obj, user):
+    def create(self, r, ns, obj, user, field_validation=None):
         if r.group == "events.k8s.io":
             r, obj = self.core_events(), ev_to_core(obj)
-        obj = self.prepare_new(r, ns, obj, user)
+        obj = self.prepare_new(r, ns, obj, user, field_validation)
         out = self.store.create(r.rkey, ns if r.namespaced else "", obj, r.plural, r.group)
         return out
 
-    def update(self, r, ns, name, obj, sub=""):
+    def update(self, r, ns, name, obj, sub="", field_validation=None):
         if r.group == "events.k8s.io":
             r, obj = self.core_events(), ev_to_core(obj)
         cur = self.store.get(r.rkey, ns, name)
@@ -504,6 +611,10 @@ class API:
             raise ku.not_found(r.plural, name, r.group)
         if not isinstance(obj, dict):
             raise ku.bad_request("the body of the request was in an unknown format")
+        if r.plural == "events" and r.group == "":
+            check_event_types(obj)
+        if r.crd:
+            self.check_custom(r, obj, field_validation)
         md = obj.setdefault("metadata", {})
         if md.get("name") and md["name"] != name:
             raise ku.bad_request("the name of the object (%s) does not match the name on the URL (%s)" % (md["name"], name))
@@ -674,6 +785,87 @@ class API:
             return cur, False
         gone = self.store.delete(r.rkey, ns, name, r.plural, r.group)
         return gone, True
+
+    # --- eviction and PodDisruptionBudgets -----------------------------------
+    def evict(self, ns, name, body):
+        """POST pods/NAME/eviction, a policy/v1 (or v1beta1) Eviction: the pod
+        is deleted as by a DELETE with the Eviction's deleteOptions, unless
+        a PodDisruptionBudget selecting it allows no disruption now: 429
+        TooManyRequests, cause DisruptionBudget, no Retry-After (as
+        pkg/registry/core/pod/storage/eviction.go). The sandbox has no
+        disruption controller: the budget is computed at the request from
+        the pods its selector matches (expected = their count)."""
+        try:
+            ev = json.loads(body or b"null")
+        except ValueError as e:
+            raise ku.bad_request("error decoding Eviction: %s" % e)
+        if not isinstance(ev, dict) or ev.get("kind", "Eviction") != "Eviction" or \
+                ev.get("apiVersion", "policy/v1") not in ("policy/v1", "policy/v1beta1"):
+            raise ku.bad_request("the body of the request was in an unknown format - expected a policy/v1 Eviction")
+        if (ev.get("metadata") or {}).get("name") != name:
+            raise ku.bad_request("name in URL does not match name in Eviction object")
+        pod = self.store.get("/pods", ns, name)
+        if pod is None:
+            raise ku.not_found("pods", name)
+        md = pod["metadata"]
+        phase = (pod.get("status") or {}).get("phase")
+        if not md.get("deletionTimestamp") and phase not in ("Succeeded", "Failed", "Pending"):
+            self.check_budget(ns, pod)
+        self.delete_object(self.find("", "v1", "pods"), ns, name, ev.get("deleteOptions") or {})
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+    def check_budget(self, ns, pod):
+        def ready(p):
+            return not p["metadata"].get("deletionTimestamp") and any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (p.get("status") or {}).get("conditions") or [])
+
+        def count(v, expected):
+            if isinstance(v, str) and v.endswith("%"):
+                return -(-expected * int(v[:-1]) // 100)    # rounded up
+            return int(v)
+
+        labels = pod["metadata"].get("labels") or {}
+        pdbs = [b for b in self.store.list("policy/poddisruptionbudgets", ns)[0]
+                if selector_match((b.get("spec") or {}).get("selector"), labels)]
+        if not pdbs:
+            return
+        if len(pdbs) > 1:
+            raise ku.internal_error("This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.")
+        b = pdbs[0]
+        spec = b.get("spec") or {}
+        matched = [p for p in self.store.list("/pods", ns)[0]
+                   if selector_match(spec.get("selector"), p["metadata"].get("labels"))]
+        expected = len(matched)
+        healthy = sum(1 for p in matched if ready(p))
+        if spec.get("minAvailable") is not None:
+            desired = count(spec["minAvailable"], expected)
+        elif spec.get("maxUnavailable") is not None:
+            desired = max(0, expected - count(spec["maxUnavailable"], expected))
+        else:
+            desired = expected
+        allowed = healthy - desired if ready(pod) else (1 if healthy >= desired else 0)
+        if allowed < 1:
+            raise ku.APIError(429, "TooManyRequests",
+                              "Cannot evict pod as it would violate the pod's disruption budget.",
+                              {"causes": [{"reason": "DisruptionBudget",
+                                           "message": "The disruption budget %s needs %d healthy pods and has %d currently"
+                                           % (b["metadata"]["name"], desired, healthy)}]})
+
+    def concurrent_writer(self, ns, name):
+        """The conflict_configmap_puts fault: someone else writes first."""
+        f = self.faults
+        if not f.get().get("conflict_configmap_puts"):
+            return
+        with f.lock:
+            if f.conflicts >= int(f.data["conflict_configmap_puts"]):
+                return
+            f.conflicts += 1
+            n = f.conflicts
+
+        def touch(o):
+            o["metadata"].setdefault("annotations", {})["sandbox.runtime-verifier.io/concurrent-writes"] = str(n)
+        self.store.mutate("/configmaps", ns, name, touch, "configmaps")
 
     # --- lists ------------------------------------------------------------
     FIELDS = {
@@ -1089,6 +1281,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out.append(e)
             for s in r.sub:
                 verbs = {"log": ["get"], "ephemeralcontainers": ["get", "patch", "update"], "exec": ["create", "get"],
+                         "eviction": ["create"],
                          "finalize": ["update"]}.get(s, ["get", "patch", "update"])
                 out.append({"name": r.plural + "/" + s, "singularName": "", "namespaced": r.namespaced,
                             "kind": r.kind, "verbs": verbs})
@@ -1148,28 +1341,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, o)
         if verb == "create" and sub == "exec":
             return self.pod_exec(ns, name, q)
+        if verb == "create" and sub == "eviction":
+            return self.send_json(201, api.evict(ns, name, body))
         if verb == "create":
             try:
                 obj = json.loads(body or b"null")
             except ValueError as e:
                 raise ku.bad_request("the body of the request was in an unknown format: %s" % e)
             if q.get("dryRun"):
-                obj = api.prepare_new(r, ns, obj, user)
+                obj = api.prepare_new(r, ns, obj, user, q.get("fieldValidation"))
                 return self.send_json(201, obj)
-            out = api.create(r, ns, obj, user)
+            out = api.create(r, ns, obj, user, q.get("fieldValidation"))
             return self.send_json(201, out)
         if verb == "update":
             try:
                 obj = json.loads(body or b"null")
             except ValueError as e:
                 raise ku.bad_request("the body of the request was in an unknown format: %s" % e)
+            if r.plural == "configmaps" and r.group == "":
+                api.concurrent_writer(ns, name)
             if sub == "ephemeralcontainers":
                 cur = api.store.get("/pods", ns, name)
                 if cur is None:
                     raise ku.not_found("pods", name)
                 out = api.update_ephemeral(ns, name, cur, obj)
             else:
-                out = api.update(r, ns, name, obj, sub)
+                out = api.update(r, ns, name, obj, sub, q.get("fieldValidation"))
             return self.send_json(200, out)
         if sub == "scale" and verb in ("get", "update", "patch"):
             return self.scale(r, ns, name, verb, body)

@@ -76,6 +76,7 @@ def invalid(kind, name, causes, group=""):
         "FieldValueRequired": "Required value",
         "FieldValueDuplicate": "Duplicate value",
         "FieldValueInvalid": "Invalid value",
+        "FieldValueTypeInvalid": "Invalid value",
         "FieldValueNotSupported": "Unsupported value",
         "FieldValueNotFound": "Not found",
     }

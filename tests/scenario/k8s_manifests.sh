@@ -43,7 +43,7 @@ check "kubectl kustomize k8s renders" sh -c 'kubectl kustomize "$1" > "$2"' _ "$
 to_json < "$work/render.yaml" > "$work/render.json"
 R() { jq -r "$@" "$work/render.json"; }
 is "$(R '[.items[].kind] | sort | join(",")')" \
-	"ClusterRole,ClusterRole,ConfigMap,CronJob,Namespace,NetworkPolicy,RoleBinding,RoleBinding,ServiceAccount" \
+	"ClusterRole,ClusterRole,ConfigMap,CronJob,Namespace,NetworkPolicy,Role,RoleBinding,RoleBinding,RoleBinding,ServiceAccount" \
 	"the base holds a namespace, a ServiceAccount, the roles and bindings, the ConfigMap, the CronJob, a NetworkPolicy"
 is "$(R '[.items[] | select((.apiVersion|type)=="string" and (.kind|type)=="string" and (.metadata.name|type)=="string" and (.metadata.name|length)>0)] | length')" \
 	"$(R '.items | length')" "every rendered object has apiVersion, kind and metadata.name"
@@ -97,9 +97,9 @@ is "$(R '.items[] | select(.kind=="ConfigMap") | .data["config.yaml"]')" "$(cat 
 is "$(R '.items[] | select(.kind=="NetworkPolicy") | [.spec.podSelector.matchLabels["app.kubernetes.io/name"], (.spec.policyTypes|join(",")), (.spec.ingress|length)] | map(tostring) | join(" ")')" \
 	"$(R "$cj | .spec.jobTemplate.spec.template.metadata.labels[\"app.kubernetes.io/name\"]") Ingress,Egress 0" \
 	"the NetworkPolicy selects the Job's pods, allows no ingress and lists egress"
-is "$(R '.items[] | select(.kind=="RoleBinding") | [.roleRef.name] | join(",")' | sort | tr '\n' ' ')" \
+is "$(R '.items[] | select(.kind=="RoleBinding" and .roleRef.kind=="ClusterRole") | [.roleRef.name] | join(",")' | sort | tr '\n' ' ')" \
 	"runtime-verifier runtime-verifier-pull-secrets " "the RoleBindings bind the two ClusterRoles"
-is "$(R '[.items[] | select(.kind=="RoleBinding") | .metadata.namespace] | unique | join(",")')" \
+is "$(R '[.items[] | select(.kind=="RoleBinding" and .roleRef.kind=="ClusterRole") | .metadata.namespace] | unique | join(",")')" \
 	"$(R "$ctr | .args[] | select(startswith(\"--namespace=\")) | ltrimstr(\"--namespace=\")")" \
 	"the bindings are in the namespace the CronJob verifies"
 is "$(R '.items[] | select(.kind=="ClusterRole" and .metadata.name=="runtime-verifier") | [.rules[] | "\(.resources[0]):\(.verbs|join("+"))"] | join(" ")')" \
@@ -107,6 +107,11 @@ is "$(R '.items[] | select(.kind=="ClusterRole" and .metadata.name=="runtime-ver
 	"the ClusterRole grants exactly what verify uses, one verb per rule"
 is "$(R '.items[] | select(.kind=="ClusterRole" and .metadata.name=="runtime-verifier-pull-secrets") | [.rules[] | "\(.resources[0]):\(.verbs|join("+"))"] | join(" ")')" \
 	"secrets:get" "reading pull secrets is a separate, namespace-bound ClusterRole"
+is "$(R '.items[] | select(.kind=="Role" and .metadata.name=="runtime-verifier-quarantine-state") | "\(.metadata.namespace) " + ([.rules[] | "\(.resources[0]):\(.verbs|join("+"))[\(.resourceNames // [] | join(","))]"] | join(" "))')" \
+	"runtime-verifier configmaps:get+update[runtime-verifier-state] configmaps:create[]" \
+	"the quarantine's Role: get and update of its one ConfigMap, create (not limitable by name), in the verifier's namespace"
+is "$(R '.items[] | select(.kind=="RoleBinding" and .roleRef.name=="runtime-verifier-quarantine-state") | "\(.roleRef.kind) \(.metadata.namespace) \(.subjects[0].namespace)/\(.subjects[0].name)"')" \
+	"Role runtime-verifier runtime-verifier/runtime-verifier" "bound to the ServiceAccount there"
 
 # --- 2. the components and the Kyverno files render ------------------------------
 render_with cluster-wide > "$work/cw.yaml" && to_json < "$work/cw.yaml" > "$work/cw.json"
@@ -115,7 +120,7 @@ is "$(jq -r '[.items[] | select(.kind=="ClusterRoleBinding") | .roleRef.name] + 
 is "$(jq '[.items[] | select(.kind=="RoleBinding" and .metadata.name=="runtime-verifier")] | length' "$work/cw.json")" 0 \
 	"and no leftover namespaced binding of the main role"
 render_with namespaced-role > "$work/nr.yaml" && to_json < "$work/nr.yaml" > "$work/nr.json"
-is "$(jq -c '.items[] | select(.kind=="Role") | .rules' "$work/nr.json")" \
+is "$(jq -c '.items[] | select(.kind=="Role" and .metadata.name=="runtime-verifier") | .rules' "$work/nr.json")" \
 	"$(R -c '.items[] | select(.kind=="ClusterRole" and .metadata.name=="runtime-verifier") | .rules')" \
 	"components/namespaced-role: the Role's rules equal the ClusterRole's"
 is "$(jq -r '[.items[] | select(.kind=="RoleBinding" and .metadata.name=="runtime-verifier") | .roleRef.kind] + [.items[] | select(.kind=="ClusterRole" and .metadata.name=="runtime-verifier") | .kind] | join(",")' "$work/nr.json")" \
@@ -124,12 +129,32 @@ render_with persistent-cache > "$work/pc.yaml" && to_json < "$work/pc.yaml" > "$
 is "$(jq -r '.items[] | select(.kind=="CronJob") | .spec.jobTemplate.spec.template.spec.volumes[] | select(.name=="cache") | .persistentVolumeClaim.claimName' "$work/pc.json")" \
 	"$(jq -r '.items[] | select(.kind=="PersistentVolumeClaim") | .metadata.name' "$work/pc.json")" \
 	"components/persistent-cache: the cache volume is the shipped PVC"
+render_with policy-reports > "$work/pr.yaml" && to_json < "$work/pr.yaml" > "$work/pr.json"
+is "$(jq -r '.items[] | select(.kind=="ClusterRole" and .metadata.name=="runtime-verifier-policy-reports") | [.rules[] | "\(.apiGroups[0]) \(.resources[0]):\(.verbs|join("+"))"] | join(" ")' "$work/pr.json")" \
+	"wgpolicyk8s.io policyreports:get wgpolicyk8s.io policyreports:create wgpolicyk8s.io policyreports:update" \
+	"components/policy-reports: a ClusterRole with get, create and update on policyreports, one verb per rule"
+is "$(jq -r '.items[] | select(.kind=="RoleBinding" and .roleRef.name=="runtime-verifier-policy-reports") | "\(.metadata.namespace) \(.subjects[0].namespace)/\(.subjects[0].name)"' "$work/pr.json")" \
+	"$(R "$ctr | .args[] | select(startswith(\"--namespace=\")) | ltrimstr(\"--namespace=\")") runtime-verifier/runtime-verifier" \
+	"bound to the ServiceAccount in the namespace the CronJob verifies"
+is "$(jq -r '.items[] | select(.kind=="CronJob") | .spec.jobTemplate.spec.template.spec.containers[0].args | map(select(startswith("--policy-reports"))) | join(" ")' "$work/pr.json")" \
+	"--policy-reports=true" "and the CronJob passes --policy-reports=true"
+render_with eviction > "$work/ev.yaml" && to_json < "$work/ev.yaml" > "$work/ev.json"
+is "$(jq -r '.items[] | select(.kind=="ClusterRole" and .metadata.name=="runtime-verifier-eviction") | [.rules[] | "\(.resources[0]):\(.verbs|join("+"))"] | join(" ")' "$work/ev.json")" \
+	"pods/eviction:create" "components/eviction: a ClusterRole with pods/eviction create only"
+is "$(jq -r '.items[] | select(.kind=="RoleBinding" and .roleRef.name=="runtime-verifier-eviction") | "\(.metadata.namespace) \(.subjects[0].namespace)/\(.subjects[0].name)"' "$work/ev.json")" \
+	"$(R "$ctr | .args[] | select(startswith(\"--namespace=\")) | ltrimstr(\"--namespace=\")") runtime-verifier/runtime-verifier" \
+	"bound to the ServiceAccount in the namespace the CronJob verifies"
+is "$(jq -r '.items[] | select(.kind=="CronJob") | .spec.jobTemplate.spec.template.spec.containers[0].args | map(select(. == "--evict")) | join(" ")' "$work/ev.json")" \
+	"--evict" "and the CronJob passes --evict"
 check "kubectl kustomize k8s/kyverno renders" sh -c 'kubectl kustomize "$1/kyverno" > "$2"' _ "$K8S" "$work/kyverno.yaml"
 to_json < "$work/kyverno.yaml" > "$work/kyverno.json"
 KP='.items[] | select(.kind=="ClusterPolicy")'
 is "$(jq -r "$KP | .apiVersion" "$work/kyverno.json")" kyverno.io/v1 "a kyverno.io/v1 ClusterPolicy"
 is "$(jq -r "$KP | .spec.rules[0].match.any[0].resources | [(.kinds|join(\",\")), .selector.matchLabels[\"runtime-verifier.io/quarantine\"], (.operations|join(\",\"))] | join(\" \")" "$work/kyverno.json")" \
 	"Pod true CREATE,UPDATE" "it matches pods labelled runtime-verifier.io/quarantine=true, on create and on update (labelling)"
+is "$(jq -r "$KP | .spec.rules[0].match.any[0].resources.selector.matchLabels | to_entries[0] | \"\\(.key)=\\(.value)\"" "$work/kyverno.json")" \
+	"$(sed -n 's/^#define RV_QUARANTINE_LABEL "\(.*\)"$/\1/p' "$RV_TOP/lib/pipeline/quarantine.h")=true" \
+	"the label it matches is exactly the one the verifier sets (lib/pipeline/quarantine.h)"
 is "$(jq -r "$KP | .spec.rules[0].generate | [.apiVersion, .kind, .namespace, (.data.spec.podSelector.matchLabels[\"runtime-verifier.io/quarantine\"]), (.data.spec.policyTypes|join(\",\")), (.data.spec.ingress|length), (.data.spec.egress|length)] | map(tostring) | join(\" \")" "$work/kyverno.json")" \
 	"networking.k8s.io/v1 NetworkPolicy {{request.object.metadata.namespace}} true Ingress,Egress 0 0" \
 	"it generates a deny-all NetworkPolicy (no ingress, no egress rule) for those pods in their namespace"
@@ -146,34 +171,14 @@ is "$(jq -r '.items[] | select(.metadata.labels["rbac.kyverno.io/aggregate-to-ba
 # kubernetes-models ships the Kubernetes OpenAPI definitions compiled to
 # validators (type, enum, required, formats). Unknown fields pass, as they
 # pass the OpenAPI schema; Kyverno's ClusterPolicy has no schema there.
-vdir=${RV_K8S_VALIDATOR_DIR:-$RV_TOP/build/k8s-validator}
-if [ ! -d "$vdir/node_modules/kubernetes-models" ] && command -v npm >/dev/null; then
-	mkdir -p "$vdir"
-	npm install --prefix "$vdir" --no-audit --no-fund --loglevel=error \
-		kubernetes-models@5.1.0 >/dev/null 2>&1
-fi
-if [ -d "$vdir/node_modules/kubernetes-models" ] &&
-	(cd "$vdir" && node --input-type=module -e 'await import("kubernetes-models/v1/Namespace")') >/dev/null 2>&1; then
-	cat > "$vdir/validate.mjs" <<'JS'
-// validate.mjs FILE.json: each item against kubernetes-models' schema
-import { readFileSync } from "node:fs";
-const items = JSON.parse(readFileSync(process.argv[2], "utf8")).items;
-let bad = 0;
-for (const o of items) {
-	const [g, v] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : [null, o.apiVersion];
-	const mod = `kubernetes-models/${g ? g + "/" : ""}${v}/${o.kind}`;
-	let Cls;
-	try { Cls = (await import(mod))[o.kind]; } catch (e) { Cls = null; }
-	if (!Cls) { console.log(`noschema ${o.kind}/${o.metadata.name}`); continue; }
-	try { new Cls(o).validate(); console.log(`valid ${o.kind}/${o.metadata.name}`); }
-	catch (e) { bad++; console.log(`invalid ${o.kind}/${o.metadata.name}: ${e.message}`); }
-}
-process.exit(bad ? 1 : 0);
-JS
+# (tests/lib/k8s_validator.sh installs it into build/k8s-validator; the chart's
+# test, chart_render.sh, uses the same.)
+source "$(dirname "$0")/../lib/k8s_validator.sh"
+if k8s_validator_setup; then
 	jq -s '{items: [.[].items[]]}' "$work/render.json" "$work/cw.json" "$work/nr.json" "$work/pc.json" \
-		"$work/kyverno.json" | jq '{items: (.items | unique_by([.kind, .metadata.namespace, .metadata.name]))}' \
+		"$work/pr.json" "$work/ev.json" "$work/kyverno.json" | jq '{items: (.items | unique_by([.kind, .metadata.namespace, .metadata.name]))}' \
 		> "$work/all.json"
-	node "$vdir/validate.mjs" "$work/all.json" > "$work/valid.txt" 2>&1
+	k8s_validate "$work/all.json" > "$work/valid.txt" 2>&1
 	rc=$?
 	sed 's/^/# /' "$work/valid.txt"
 	is "$rc" 0 "every rendered object validates against the Kubernetes OpenAPI schema (kubernetes-models)"
@@ -181,8 +186,7 @@ JS
 		"all but the Kyverno ClusterPolicy have a schema and pass"
 	# the validator is not a rubber stamp
 	jq '(.items[] | select(.kind=="CronJob") | .spec.concurrencyPolicy) = "Never"' "$work/render.json" > "$work/broken.json"
-	check_fails "a wrong concurrencyPolicy is refused by the same validator" \
-		sh -c 'node "$1" "$2" > /dev/null 2>&1' _ "$vdir/validate.mjs" "$work/broken.json"
+	check_fails "a wrong concurrencyPolicy is refused by the same validator" k8s_valid "$work/broken.json"
 else
 	not_ok "kubernetes-models could not be installed from the npm registry or loaded by this node: no schema validation"
 fi

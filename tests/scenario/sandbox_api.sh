@@ -58,6 +58,25 @@ is "$(TOKEN=$ATOK sbx_code DELETE /api/v1/namespaces/default/pods/x)" 403 "delet
 ssar=$(TOKEN=$ATOK sbx_json POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews -H 'Content-Type: application/json' \
 	-d '{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"resourceAttributes":{"verb":"patch","resource":"pods","subresource":"ephemeralcontainers","namespace":"x"}}}')
 is "$(jq -r .status.allowed <<<"$ssar")" true "SelfSubjectAccessReview answers from the same RBAC"
+# RBAC objects are named by path segments, as upstream's ValidateRBACName:
+# "system:controller:x" is a valid name, "/" and "%" are not
+rbc=/apis/rbac.authorization.k8s.io/v1
+is "$(sbx_code POST $rbc/clusterroles -H 'Content-Type: application/json' -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"system:controller:rv-test"},"rules":[{"apiGroups":[""],"resources":["namespaces"],"verbs":["list"]}]}')" \
+	201 "a ClusterRole named system:controller:rv-test is accepted"
+is "$(sbx_code POST $rbc/clusterrolebindings -H 'Content-Type: application/json' -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"system:controller:rv-test"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"system:controller:rv-test"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"system:kube-controller-manager"}]}')" \
+	201 "and so is a ClusterRoleBinding of that name"
+is "$(TOKEN=$("$SBX" token --user system:kube-controller-manager) sbx_code GET /api/v1/namespaces)" 200 \
+	"the binding grants what the role says"
+is "$(sbx_json GET "$rbc/clusterroles/system:controller:rv-test" | jq -r .metadata.name)" "system:controller:rv-test" \
+	"read back by its name in the URL"
+is "$(sbx_code POST $rbc/namespaces/default/roles -H 'Content-Type: application/json' -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"rv:role"},"rules":[]}')" \
+	201 "a Role with a colon in its name is accepted"
+body=$(sbx_curl POST $rbc/clusterroles -H 'Content-Type: application/json' -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"a%b"},"rules":[]}')
+is "$(tail -n1 <<<"$body") $(sed '$d' <<<"$body" | jq -r .message)" \
+	"HTTP 422 ClusterRole \"a%b\" is invalid: metadata.name: Invalid value: \"a%b\": may not contain '%'" \
+	"a name with % is refused as the real server words it"
+is "$(sbx_code POST /api/v1/namespaces/default/configmaps -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a:b"}}')" \
+	422 "other objects keep DNS subdomain names: a ConfigMap named a:b is refused"
 
 TTOK=$("$SBX" token --user carol --ttl 3)
 is "$(TOKEN=$TTOK sbx_code GET /api)" 200 "a token with --ttl works"
@@ -215,6 +234,23 @@ new2='{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"p1.new
 is "$(sbx_code POST /apis/events.k8s.io/v1/namespaces/default/events -H 'Content-Type: application/json' -d "$new2")" 201 "create an events.k8s.io/v1 Event"
 is "$(sbx_json GET /api/v1/namespaces/default/events/p1.new | jq -r '.message + " " + .involvedObject.name + " " + .reportingComponent')" \
 	"drift p1 rv.example/verifier" "and read it as a core/v1 Event"
+# typed fields: a JSON value of the wrong type fails the decode (400), as in
+# the real server, before any validation
+evbad() { # FIELD-JSON: POST an Event with that field merged in
+	jq -c --argjson f "$1" '.metadata.name = "p1.typed" | . * $f' <<<"$ev" |
+		sbx_curl POST /api/v1/namespaces/default/events -H 'Content-Type: application/json' -d @-
+}
+body=$(evbad '{"message":{"files":3}}')
+is "$(tail -n1 <<<"$body") $(sed '$d' <<<"$body" | jq -r '.reason + ": " + .message')" \
+	'HTTP 400 BadRequest: Event in version "v1" cannot be handled as a Event: json: cannot unmarshal object into Go struct field Event.message of type string' \
+	"an Event whose message is a JSON object: 400 BadRequest, cannot unmarshal"
+like "$(evbad '{"count":"1"}' | sed '$d' | jq -r .message)" 'cannot unmarshal string into Go struct field Event.count of type int32' \
+	"a count that is a string: refused"
+like "$(evbad '{"involvedObject":{"name":7}}' | sed '$d' | jq -r .message)" \
+	'cannot unmarshal number into Go struct field ObjectReference.involvedObject.name of type string' "a nested field of the wrong type: refused, with its path"
+like "$(evbad '{"metadata":{"labels":{"a":1}}}' | sed '$d' | jq -r .message)" \
+	'cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string' "a label value that is not a string: refused"
+is "$(sbx_code GET /api/v1/namespaces/default/events/p1.typed)" 404 "and none of them was stored"
 
 # --- custom resources, deployments ----------------------------------------------------------
 pr='{"apiVersion":"wgpolicyk8s.io/v1alpha2","kind":"PolicyReport","metadata":{"name":"rv-p1"},"summary":{"fail":1},"results":[{"policy":"runtime-drift","result":"fail"}]}'
