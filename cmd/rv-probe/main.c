@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "core/dbset.h"
 #include "core/frame.h"
 #include "core/glob.h"
 #include "core/manifest.h"
@@ -35,10 +37,24 @@
 #define MAX_LIST 1024          /* --path and --exclude, each */
 #define MAX_THREADS 64 /* as rv_walk allows */
 #define MAX_FRAME (1024u << 20) /* the frame of an RV_FRAME_MAX_RAW manifest fits */
+#define DEFAULT_TERM_LOG "/dev/termination-log"
+
+/* --packages: the contents cap (docs/probe.md, "Package databases"). A
+ * Debian or Ubuntu root's dpkg status is 0.1-5 MB, an rpmdb.sqlite 5-25
+ * MB; past 32 MiB the compressed frame would crowd the log anyway. */
+#define PACKAGES_MAX_DEFAULT RV_WALK_DBS_MAX_BYTES
+/* The kubelet rotates a container log at containerLogMaxSize (default
+ * 10 MiB): all of stdout stays under LOG_LIMIT, the dbs frame under
+ * DBS_BUDGET (and what the manifest frame leaves of LOG_LIMIT, but never
+ * less than DBS_BUDGET_MIN). */
+#define LOG_LIMIT (9u << 20)
+#define DBS_BUDGET (6u << 20)
+#define DBS_BUDGET_MIN (256u << 10)
 
 static const char usage_text[] =
 	"usage: rv-probe [--root DIR] --path P [--path P]... [--exclude GLOB]...\n"
 	"                [--cross-mounts] [--threads N] [--termination-log FILE]\n"
+	"                [--packages [--packages-max BYTES]]\n"
 	"\n"
 	"Fingerprint the files under each --path of the filesystem whose root is\n"
 	"DIR (default /proc/1/root: the target container's, seen from a container\n"
@@ -55,6 +71,10 @@ static const char usage_text[] =
 	"  --threads N             hashing threads (default 0: one per CPU)\n"
 	"  --termination-log FILE  where the summary goes\n"
 	"                          (default /dev/termination-log)\n"
+	"  --packages              also collect every package database of DIR\n"
+	"                          (dpkg, apk, rpm, Python, npm) into a second\n"
+	"                          frame on stdout\n"
+	"  --packages-max BYTES    cap on their contents in all (default 32 MiB)\n"
 	"  --help                  show this help\n"
 	"\n"
 	"Exit status: 0 complete, 1 complete but some entries unreadable\n"
@@ -70,7 +90,12 @@ typedef struct options {
 	int cross_mounts;
 	int threads;
 	int help;
+	int packages;
+	uint64_t packages_max;
 } options;
+
+/* The last usage error, for the termination log. */
+static char usage_msg[1024];
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -78,11 +103,10 @@ static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("rv-probe: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(usage_msg, sizeof(usage_msg), fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'rv-probe --help'.\n", stderr);
+	fprintf(stderr, "rv-probe: %s\nTry 'rv-probe --help'.\n", usage_msg);
 	return EXIT_USAGE;
 }
 
@@ -106,12 +130,15 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 /* Replace the termination log's contents by line. 0 or -errno. The file
- * is the probe's own (the kubelet mounts it), never the target's. */
+ * is the probe's own (the kubelet mounts it), never the target's. The
+ * default path is never created: the kubelet makes it, and on a host
+ * /dev is no place for a new file. */
 static int write_term_log(const char *path, const char *line, size_t len)
 {
 	int fd, rc, saved;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY |
+		(strcmp(path, DEFAULT_TERM_LOG) ? O_CREAT : 0), 0644);
 	if (fd < 0)
 		return -errno;
 	if (fd <= STDERR_FILENO) {
@@ -168,6 +195,25 @@ static const char *opt_value(char **argv, int argc, int *i, const char *name,
 	return argv[++*i];
 }
 
+/* A canonical decimal byte count from 1 to max. */
+static int parse_bytes(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (*p == '\0' || p[0] == '0')
+		return -1;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int parse_threads(const char *s, int *out)
 {
 	long v = 0;
@@ -189,7 +235,7 @@ static int parse_threads(const char *s, int *out)
 /* Parse the command line into o. 0, or EXIT_USAGE after the message. */
 static int parse_args(options *o, int argc, char **argv)
 {
-	int i, missing = 0, seen_threads = 0;
+	int i, missing = 0, seen_threads = 0, seen_max = 0;
 	const char *v;
 
 	for (i = 1; i < argc; i++) {
@@ -200,6 +246,15 @@ static int parse_args(options *o, int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--cross-mounts")) {
 			o->cross_mounts = 1;
+		} else if (!strcmp(a, "--packages")) {
+			o->packages = 1;
+		} else if ((v = opt_value(argv, argc, &i, "--packages-max", &missing))) {
+			if (seen_max++)
+				return usage_error("--packages-max given twice");
+			if (parse_bytes(v, RV_DBSET_MAX_BYTES, &o->packages_max) < 0)
+				return usage_error("--packages-max '%s' is not a number "
+					"of bytes from 1 to %llu", v,
+					(unsigned long long)RV_DBSET_MAX_BYTES);
 		} else if ((v = opt_value(argv, argc, &i, "--root", &missing))) {
 			if (o->root)
 				return usage_error("--root given twice");
@@ -238,13 +293,59 @@ static int parse_args(options *o, int argc, char **argv)
 			return usage_error("unexpected argument '%s'", a);
 		}
 	}
+	if (seen_max && !o->packages)
+		return usage_error("--packages-max needs --packages");
 	if (!o->root)
 		o->root = "/proc/1/root";
 	if (!o->term_log)
-		o->term_log = "/dev/termination-log";
+		o->term_log = DEFAULT_TERM_LOG;
+	if (!o->packages_max)
+		o->packages_max = PACKAGES_MAX_DEFAULT;
 	if (o->npaths == 0)
 		o->paths[o->npaths++] = "/app";
 	return 0;
+}
+
+/* Where a usage error goes: the --termination-log the command line names
+ * (read with the same grammar as parse_args, so an option's value is never
+ * taken for an option), else the default. */
+static const char *usage_term_log(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--root", "--path",
+		"--exclude", "--threads", "--packages-max", NULL };
+	size_t n = strlen("--termination-log");
+	int i, k;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strncmp(a, "--termination-log", n)) {
+			if (a[n] == '=' && a[n + 1])
+				return a + n + 1;
+			if (a[n] == '\0' && i + 1 < argc && argv[i + 1][0])
+				return argv[i + 1];
+			if (a[n] == '\0' || a[n] == '=')
+				break;
+			continue;
+		}
+		for (k = 0; with_value[k]; k++)
+			if (!strcmp(a, with_value[k])) {
+				i++;
+				break;
+			}
+	}
+	return DEFAULT_TERM_LOG;
+}
+
+/* A usage error also goes to the termination log, where it can be
+ * written: the kubelet shows nothing else of a probe that exited 64. */
+static void usage_to_term_log(int argc, char **argv)
+{
+	rv_buf line = RV_BUF_INIT(RV_SUMMARY_MAX);
+
+	if (rv_summary_format_error(&line, usage_msg) == 0)
+		(void)write_term_log(usage_term_log(argc, argv), line.ptr, line.len);
+	rv_buf_dispose(&line);
 }
 
 /* Check the root opens as a directory, to name it in the message (for
@@ -261,7 +362,8 @@ static int check_root(const options *o)
 	snprintf(msg, sizeof(msg), "cannot open root '%s': %s%s", o->root,
 		strerror(errno), errno == EACCES || errno == EPERM ?
 		" (the probe's uid, gid and capabilities must match the "
-		"target's; see docs/probe.md)" : "");
+		"target's, and the target must be dumpable; see "
+		"docs/probe.md)" : "");
 	return fatal(o, msg);
 }
 
@@ -269,10 +371,14 @@ int main(int argc, char **argv)
 {
 	options o;
 	rv_walk_opts wo;
+	rv_walk_dbs_opts dopts;
 	rv_manifest *m = NULL;
+	rv_dbset *set = NULL;
 	rv_buf frame = RV_BUF_INIT(MAX_FRAME);
+	rv_buf dbs = RV_BUF_INIT(MAX_FRAME);
 	rv_buf summary = RV_BUF_INIT(RV_SUMMARY_MAX);
 	rv_manifest_stats st;
+	size_t budget;
 	int status, rc;
 
 	/* First: a process in the target (same uid) must not be able to
@@ -294,8 +400,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&o, 0, sizeof(o));
-	if ((status = parse_args(&o, argc, argv)) != 0)
+	if ((status = parse_args(&o, argc, argv)) != 0) {
+		usage_to_term_log(argc, argv);
 		return status;
+	}
 	if (o.help) {
 		if (write_all(STDOUT_FILENO, usage_text, sizeof(usage_text) - 1) < 0)
 			return EXIT_FATAL;
@@ -314,16 +422,34 @@ int main(int argc, char **argv)
 	wo.nexcludes = o.nexcludes;
 	wo.cross_mounts = o.cross_mounts;
 	wo.threads = o.threads;
-	if (rv_walk(&m, &wo) < 0 ||
-	    rv_frame_encode(&frame, m) < 0 ||
-	    rv_summary_format(&summary, m) < 0) {
+	if (rv_walk(&m, &wo) < 0 || rv_frame_encode(&frame, m) < 0) {
+		status = fatal(&o, rv_error_last());
+		goto cleanup;
+	}
+	if (o.packages) {
+		memset(&dopts, 0, sizeof(dopts));
+		dopts.root = o.root;
+		dopts.max_bytes = o.packages_max;
+		budget = frame.len < LOG_LIMIT ? LOG_LIMIT - frame.len : 0;
+		if (budget > DBS_BUDGET)
+			budget = DBS_BUDGET;
+		if (budget < DBS_BUDGET_MIN)
+			budget = DBS_BUDGET_MIN;
+		if (rv_walk_dbs(&set, &dopts) < 0 ||
+		    rv_frame_encode_dbset_fit(&dbs, set, budget, NULL) < 0) {
+			status = fatal(&o, rv_error_last());
+			goto cleanup;
+		}
+	}
+	if (rv_summary_format_dbset(&summary, m, set) < 0) {
 		status = fatal(&o, rv_error_last());
 		goto cleanup;
 	}
 	rv_manifest_stats_get(&st, m);
 	status = st.errors ? EXIT_INCOMPLETE : EXIT_COMPLETE;
 
-	if ((rc = write_all(STDOUT_FILENO, frame.ptr, frame.len)) < 0) {
+	if ((rc = write_all(STDOUT_FILENO, frame.ptr, frame.len)) < 0 ||
+	    (dbs.len && (rc = write_all(STDOUT_FILENO, dbs.ptr, dbs.len)) < 0)) {
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "cannot write the frame to stdout: %s",
@@ -339,7 +465,9 @@ int main(int argc, char **argv)
 
 cleanup:
 	rv_manifest_free(m);
+	rv_dbset_free(set);
 	rv_buf_dispose(&frame);
+	rv_buf_dispose(&dbs);
 	rv_buf_dispose(&summary);
 	return status;
 }

@@ -212,21 +212,32 @@ static int record_line(rv_buf *line, const rv_dbset_file *f)
 /* Feed the canonical form, piece by piece, to fn. */
 typedef int (*sink_fn)(void *ctx, const void *data, size_t len);
 
-static int emit(const rv_dbset *s, sink_fn fn, void *ctx)
+int rv_dbset_is_mount(const rv_dbset_file *f)
+{
+	return f->error && !strncmp(f->error, RV_DBSET_MOUNT_PREFIX,
+		sizeof(RV_DBSET_MOUNT_PREFIX) - 1);
+}
+
+/* The canonical form, or with no_mounts that of s less its mount records. */
+static int emit(const rv_dbset *s, int no_mounts, sink_fn fn, void *ctx)
 {
 	rv_buf line = RV_BUF_INIT(RV_DBSET_MAX_MESSAGE + 4 * 4096 + 256);
-	size_t i;
+	size_t i, mounts = 0;
 	int rc;
 
 	if (!s->sorted)
 		return rv_error_set(RV_EINVAL, "package database set not sorted");
+	for (i = 0; no_mounts && i < s->n; i++)
+		mounts += rv_dbset_is_mount(&s->files[i]);
 	if ((rc = rv_buf_printf(&line, RV_DBSET_MAGIC " %d files=%zu failed=%zu bytes=%" PRIu64 "\n",
-			RV_DBSET_VERSION, s->n, s->failed, s->bytes)) < 0 ||
+			RV_DBSET_VERSION, s->n - mounts, s->failed - mounts, s->bytes)) < 0 ||
 	    (rc = fn(ctx, line.ptr, line.len)) < 0)
 		goto cleanup;
 	for (i = 0; i < s->n; i++) {
 		const rv_dbset_file *f = &s->files[i];
 
+		if (no_mounts && rv_dbset_is_mount(f))
+			continue;
 		if ((rc = record_line(&line, f)) < 0 ||
 		    (rc = fn(ctx, line.ptr, line.len)) < 0)
 			goto cleanup;
@@ -253,24 +264,34 @@ static int sink_sha(void *ctx, const void *data, size_t len)
 int rv_dbset_serialize(rv_buf *out, const rv_dbset *s)
 {
 	size_t old = out->len;
-	int rc = emit(s, sink_buf, out);
+	int rc = emit(s, 0, sink_buf, out);
 
 	if (rc < 0)
 		out->len = old;
 	return rc;
 }
 
-int rv_dbset_digest(unsigned char out[RV_SHA256_LEN], const rv_dbset *s)
+static int digest(unsigned char out[RV_SHA256_LEN], const rv_dbset *s, int no_mounts)
 {
 	rv_sha256 h;
 	int rc;
 
 	if ((rc = rv_sha256_init(&h)) < 0)
 		return rc;
-	if ((rc = emit(s, sink_sha, &h)) >= 0)
+	if ((rc = emit(s, no_mounts, sink_sha, &h)) >= 0)
 		rc = rv_sha256_final(&h, out);
 	rv_sha256_dispose(&h);
 	return rc;
+}
+
+int rv_dbset_digest(unsigned char out[RV_SHA256_LEN], const rv_dbset *s)
+{
+	return digest(out, s, 0);
+}
+
+int rv_dbset_digest_comparable(unsigned char out[RV_SHA256_LEN], const rv_dbset *s)
+{
+	return digest(out, s, 1);
 }
 
 /* ---- parse ------------------------------------------------------------- */

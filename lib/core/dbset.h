@@ -39,6 +39,10 @@
 #define RV_DBSET_MAX_FILES 1000000u
 #define RV_DBSET_MAX_BYTES (512ull << 20)
 #define RV_DBSET_MAX_MESSAGE 512u
+/* How the message of a fail record for a mount point begins: what lies
+ * under it is not the image's, so it was not looked at ("mount point, not
+ * descended"); readers tell "not looked" from "absent" by it. */
+#define RV_DBSET_MOUNT_PREFIX "mount point"
 
 typedef struct rv_dbset_file {
 	char *path;           /* NUL-terminated, no NUL inside */
@@ -85,6 +89,17 @@ int rv_dbset_serialize(rv_buf *out, const rv_dbset *s);
 
 /* The SHA-256 of the canonical form, computed without building it. */
 int rv_dbset_digest(unsigned char out[RV_SHA256_LEN], const rv_dbset *s);
+
+/*
+ * The digest the two sides of a verification compare: rv_dbset_digest of
+ * s less its mount-point fail records (RV_DBSET_MOUNT_PREFIX). Those
+ * describe the pod's volumes (the service account token, /etc/hosts),
+ * which no image has; with them every pod would differ from its image.
+ */
+int rv_dbset_digest_comparable(unsigned char out[RV_SHA256_LEN], const rv_dbset *s);
+
+/* Whether f is a mount-point fail record. */
+int rv_dbset_is_mount(const rv_dbset_file *f);
 
 /*
  * Parse the canonical form strictly: the header, every record's syntax,

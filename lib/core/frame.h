@@ -5,14 +5,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dbset.h"
 #include "core/manifest.h"
 #include "util/buf.h"
 
 /*
  * The probe writes the canonical manifest to stdout as a frame of short
  * text lines (it travels through the kubelet's container log), and a
- * one-line summary to its termination message. Format, byte by byte, in
- * docs/probe.md.
+ * one-line summary to its termination message. With --packages a second
+ * frame follows, the "dbs frame", carrying the canonical form of the
+ * package database set (core/dbset.h) the same way. Format, byte by byte,
+ * in docs/probe.md. Each decoder skips the other frame as noise.
  */
 
 #define RV_FRAME_VERSION 1
@@ -26,6 +29,10 @@ typedef struct rv_summary {
 	unsigned char root[RV_SHA256_LEN];
 	rv_manifest_stats stats;
 	int complete;        /* 1 when stats.errors == 0 */
+	/* The package database set (rv-probe --packages), when has_dbset. */
+	int has_dbset;
+	unsigned char dbset[RV_SHA256_LEN]; /* rv_dbset_digest */
+	size_t dbfiles, dbfailed;           /* its records, fail records */
 } rv_summary;
 
 /*
@@ -57,6 +64,43 @@ int rv_frame_decode(rv_manifest **out, unsigned char root_out[RV_SHA256_LEN],
 	const char *log, size_t len, size_t max_raw);
 
 /*
+ * Append the dbs frame of a sorted package database set to out: the same
+ * lines as rv_frame_encode with the tag "rv-dbs " and the fields
+ *   rv-dbs 1 begin files=N failed=F raw=R zlen=Z lines=L digest=HEX
+ *   p 1 ... p L
+ *   rv-dbs 1 end sha256=HEX lines=L
+ * where raw is the length of the set's canonical form and digest its
+ * sha256 (rv_dbset_digest). On failure out is left as it was. Errors:
+ * those of rv_dbset_serialize (RV_EINVAL for an unsorted set), RV_ETOOBIG
+ * past RV_FRAME_MAX_RAW or out->max, RV_ENOMEM.
+ */
+int rv_frame_encode_dbset(rv_buf *out, const rv_dbset *set);
+
+/*
+ * rv_frame_encode_dbset, but the frame must be at most budget bytes: while
+ * it is larger, the largest contents of set are replaced by fail records
+ * "dropped: the probe's log budget of BUDGET bytes" (rv_dbpath_drop_largest:
+ * deterministic, largest first) and the frame is encoded again. set is
+ * changed accordingly; *dropped (may be NULL) gets how many records were
+ * dropped. RV_ETOOBIG when even a set without contents does not fit.
+ */
+int rv_frame_encode_dbset_fit(rv_buf *out, rv_dbset *set, size_t budget,
+	size_t *dropped);
+
+/*
+ * Find the dbs frame in log and decode it, as strictly as rv_frame_decode
+ * (every check above, messages naming the "dbs frame" and the log line);
+ * lines of a manifest frame before or after it are noise, a second dbs
+ * frame is refused. The payload must parse with rv_dbset_parse, its sha256
+ * equal digest= and its counts files= and failed=. max_raw caps the
+ * canonical form (0: RV_FRAME_MAX_RAW). On success *out is the set (the
+ * caller frees it with rv_dbset_free) and digest_out (if not NULL) its
+ * digest; on failure *out is NULL. Errors as rv_frame_decode.
+ */
+int rv_frame_decode_dbset(rv_dbset **out, unsigned char digest_out[RV_SHA256_LEN],
+	const char *log, size_t len, size_t max_raw);
+
+/*
  * Append the one-line summary of a sorted manifest (< RV_SUMMARY_MAX
  * bytes, ends in '\n'):
  *   rv-probe 1 root=HEX entries=N files=F dirs=D symlinks=S others=O
@@ -64,6 +108,17 @@ int rv_frame_decode(rv_manifest **out, unsigned char root_out[RV_SHA256_LEN],
  * Errors: those of rv_manifest_root_hash, RV_ETOOBIG, RV_ENOMEM.
  */
 int rv_summary_format(rv_buf *out, const rv_manifest *m);
+
+/*
+ * The same summary with the package database set's fields after status
+ * (set NULL: exactly rv_summary_format):
+ *   ... status=S dbset=HEX dbfiles=N dbfailed=F
+ * dbset is rv_dbset_digest_comparable of the sorted set (its digest less
+ * mount-point records: what the image side can match), dbfiles its records,
+ * dbfailed its fail records. Errors: also those of rv_dbset_digest.
+ */
+int rv_summary_format_dbset(rv_buf *out, const rv_manifest *m,
+	const rv_dbset *set);
 
 /*
  * Append the line a probe that failed leaves instead of a summary:
@@ -75,7 +130,9 @@ int rv_summary_format_error(rv_buf *out, const char *msg);
 /*
  * Parse a summary line (trailing newline optional) into *out, strictly:
  * fields in the order above, canonical decimals, counts that add up,
- * status consistent with errors. RV_EFORMAT otherwise, RV_EUNSUPPORTED for
+ * status consistent with errors; the three dbset fields either all
+ * present, in that order, with dbfailed <= dbfiles (has_dbset = 1), or
+ * none. RV_EFORMAT otherwise, RV_EUNSUPPORTED for
  * another version, and RV_ERROR with the message "probe failed: MSG" for
  * an error line. *out is only written on success.
  */

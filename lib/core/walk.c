@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "core/dbpath.h"
 #include "core/glob.h"
 #include "core/walk.h"
 #include "util/buf.h"
@@ -65,6 +68,7 @@ struct level {
 	size_t path_len;  /* its path is w->path.ptr[0, path_len) */
 	uint64_t off;     /* getdents cookie after the last entry read */
 	int eof;
+	int err;          /* rv_walk_dbs: why it is not fully searched */
 	char *pend;       /* struct pend records of the current batch */
 	size_t pend_len, pend_pos, pend_cap;
 };
@@ -117,7 +121,17 @@ struct walker {
 	size_t ncfg, cur;
 	struct pool pool;
 	int fatal;
+	/* rv_walk_dbs only: */
+	rv_dbset *dbs;    /* package databases found (NULL: rv_walk) */
+	const rv_walk_dbs_opts *dopts;
+	rv_buf data;      /* one file's contents, reused */
+	size_t entries;   /* directory entries looked at */
+	int stop;         /* a limit was hit: abandon every level */
 };
+
+/* Why a level of rv_walk_dbs is not fully searched, besides an errno. */
+#define LIMIT_ENTRIES (-1)
+#define LIMIT_RECORDS (-2)
 
 /* --- stat ---------------------------------------------------------------- */
 
@@ -476,6 +490,98 @@ static void set_err(struct walker *w, size_t idx, int err)
 		e->err = err;
 }
 
+/* --- package database records (rv_walk_dbs) --------------------------------- */
+
+static const char *err_name(int err, char *tmp, size_t n)
+{
+	const char *name = rv_errno_name(err);
+
+	if (name)
+		return name;
+	snprintf(tmp, n, "errno %d", err);
+	return tmp;
+}
+
+/* Add the fail record "PATH why" for w->path[0, path_len), unless the
+ * record cap is reached (then the walk stops, see limit_hit) or `force`. */
+static void limit_hit(struct walker *w, int code);
+
+static void dbs_fail_at(struct walker *w, size_t path_len, int force,
+	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void dbs_fail_at(struct walker *w, size_t path_len, int force,
+	const char *fmt, ...)
+{
+	char msg[RV_DBSET_MAX_MESSAGE + 1];
+	va_list ap;
+	int rc;
+
+	if (!force && w->dbs->n >= w->dopts->max_records) {
+		limit_hit(w, LIMIT_RECORDS);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rc = rv_dbset_add_failed(w->dbs, w->path.ptr, path_len, msg);
+	if (rc < 0 && !w->fatal)
+		w->fatal = rc;
+}
+
+/* A level that cannot be searched to its end; rv_walk marks its entry,
+ * rv_walk_dbs records it when the level is released. */
+static void lvl_err(struct walker *w, struct level *L, int err)
+{
+	if (!w->dbs)
+		set_err(w, L->idx, err);
+	else if (!L->err)
+		L->err = err;
+}
+
+/* rv_walk_dbs: the record of a level that is done with. Its path is a
+ * prefix of w->path as long as the level is on the stack. */
+static void lvl_release(struct walker *w, struct level *L)
+{
+	char tmp[32];
+
+	if (!w->dbs || !L->err)
+		return;
+	if (L->err == LIMIT_ENTRIES)
+		dbs_fail_at(w, L->path_len, 1, "directory not searched to the "
+			"end: the probe's limit of %zu directory entries",
+			w->dopts->max_entries);
+	else if (L->err == LIMIT_RECORDS)
+		dbs_fail_at(w, L->path_len, 1, "directory not searched to the "
+			"end: the probe's limit of %zu records",
+			w->dopts->max_records);
+	else
+		dbs_fail_at(w, L->path_len, 1, "directory not searched: %s",
+			err_name(L->err, tmp, sizeof(tmp)));
+}
+
+/* Stop the walk: every level on the stack is unfinished. */
+static void limit_hit(struct walker *w, int code)
+{
+	size_t k;
+
+	for (k = 0; k < w->depth; k++)
+		if (!w->lv[k].err)
+			w->lv[k].err = code;
+	w->stop = 1;
+}
+
+/* A subdirectory (w->path) that cannot be entered. */
+static void child_err(struct walker *w, const struct pend *p, int err)
+{
+	char tmp[32];
+
+	if (!w->dbs)
+		set_err(w, p->idx, err);
+	else
+		dbs_fail_at(w, w->path.len, 0, "directory not searched: %s",
+			err_name(err, tmp, sizeof(tmp)));
+}
+
 /* Point w->path at parent_len bytes plus "/" and name. */
 static int path_child(struct walker *w, size_t parent_len, const char *name, size_t len)
 {
@@ -579,6 +685,150 @@ static int visit(struct walker *w, int dirfd, const char *name,
 	}
 }
 
+/* --- rv_walk_dbs: entries ------------------------------------------------------ */
+
+/*
+ * Read the package database w->path (name in dirfd, statx data mt, size
+ * cap max) into the set: whole, or as a fail record saying why not. The
+ * same checks as hash_job: the open fd must be the regular inode statx saw
+ * before the first read and after the last, with exactly its size.
+ */
+static int read_db(struct walker *w, int dirfd, const char *name,
+	const struct meta *mt, size_t max)
+{
+	uint64_t total = 0;
+	struct stat st;
+	char tmp[32];
+	ssize_t r;
+	int fd, err = 0, rc;
+
+	if (mt->size > max) {
+		dbs_fail_at(w, w->path.len, 0, "larger than the limit of %zu bytes", max);
+		return RV_OK;
+	}
+	if (mt->size > w->dopts->max_bytes) {
+		/* It would be the first to go below: no need to read it. */
+		dbs_fail_at(w, w->path.len, 0, "dropped: over the probe's limit of "
+			"%llu bytes for all package databases",
+			(unsigned long long)w->dopts->max_bytes);
+		return RV_OK;
+	}
+	if (w->dbs->n >= w->dopts->max_records) {
+		limit_hit(w, LIMIT_RECORDS);
+		return RV_OK;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+		O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		goto done;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		goto done;
+	}
+	if (!unchanged(&st, mt)) {
+		err = EAGAIN;
+		goto done;
+	}
+	rv_buf_reset(&w->data);
+	if ((rc = rv_buf_grow(&w->data, (size_t)mt->size)) < 0) {
+		close(fd);
+		return rc;
+	}
+	while (total < mt->size) {
+		r = read(fd, w->data.ptr + total, (size_t)(mt->size - total));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			goto done;
+		}
+		if (r == 0)
+			break;
+		total += (uint64_t)r;
+	}
+	if (total != mt->size || fstat(fd, &st) < 0 || !unchanged(&st, mt)) {
+		err = EAGAIN;
+		goto done;
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		dbs_fail_at(w, w->path.len, 0, "cannot read: %s",
+			err_name(err, tmp, sizeof(tmp)));
+		return RV_OK;
+	}
+	if ((rc = rv_dbset_add(w->dbs, w->path.ptr, w->path.len, w->data.ptr,
+			(size_t)total)) < 0)
+		return rc;
+	/* Over the total: drop the largest first. Done after every add, this
+	 * ends with the same set as once at the end, whatever the order. */
+	if (w->dbs->bytes > w->dopts->max_bytes) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "dropped: over the probe's limit of "
+			"%llu bytes for all package databases",
+			(unsigned long long)w->dopts->max_bytes);
+		return rv_dbpath_drop_largest(w->dbs, w->dopts->max_bytes, why, NULL);
+	}
+	return RV_OK;
+}
+
+/*
+ * rv_walk_dbs's visit: only directories (to descend) and regular files
+ * that rv_dbpath_classify wants are looked at; d_type spares a statx for
+ * everything else. A mount point is not descended (nor read); outside
+ * /proc, /sys and /dev it is recorded, so "not looked" differs from
+ * "absent". Symlinks are never followed.
+ */
+static int visit_db(struct walker *w, int dirfd, const char *name,
+	unsigned char dtype, uint64_t parent_dev, struct pend *dir, int *is_dir)
+{
+	struct meta mt;
+	size_t max = 0;
+	char tmp[32];
+	int r;
+
+	*is_dir = 0;
+	if (dtype == DT_REG) {
+		if (rv_dbpath_classify(w->path.ptr, w->path.len, &max) == RV_DBPATH_NONE)
+			return RV_OK;
+	} else if (dtype != DT_DIR && dtype != DT_UNKNOWN) {
+		return RV_OK;
+	}
+	if ((r = get_meta(w, dirfd, name, &mt)) != 0) {
+		dbs_fail_at(w, w->path.len, 0, "cannot stat: %s",
+			err_name(r, tmp, sizeof(tmp)));
+		return RV_OK;
+	}
+	if (S_ISDIR(mt.mode)) {
+		if (is_mount(&mt, parent_dev)) {
+			if (!rv_dbpath_is_pseudo(w->path.ptr, w->path.len))
+				dbs_fail_at(w, w->path.len, 0,
+					"mount point, not descended");
+			return RV_OK;
+		}
+		memset(dir, 0, sizeof(*dir));
+		dir->dev = mt.dev;
+		dir->ino = mt.ino;
+		*is_dir = 1;
+		return RV_OK;
+	}
+	if (!S_ISREG(mt.mode) ||
+	    rv_dbpath_classify(w->path.ptr, w->path.len, &max) == RV_DBPATH_NONE)
+		return RV_OK;
+	/* A file is a mount point only when the kernel says so: overlayfs
+	 * without xino puts lower-layer files on other devices. */
+	if (mt.mount_known && mt.mount_root) {
+		if (!rv_dbpath_is_pseudo(w->path.ptr, w->path.len))
+			dbs_fail_at(w, w->path.len, 0, "mount point, not read");
+		return RV_OK;
+	}
+	return read_db(w, dirfd, name, &mt, max);
+}
+
 /* --- the directory stack ------------------------------------------------------ */
 
 static int push_pend(struct level *L, const struct pend *p, const char *name)
@@ -651,18 +901,21 @@ static int descend(struct walker *w, const struct pend *p)
 	if ((rc = path_child(w, L->path_len, name, p->name_len)) < 0) {
 		if (rc != RV_ETOOBIG)
 			return rc;
-		set_err(w, p->idx, ENAMETOOLONG);
+		if (w->dbs)
+			lvl_err(w, L, ENAMETOOLONG);
+		else
+			set_err(w, p->idx, ENAMETOOLONG);
 		return RV_OK;
 	}
 	fd = openat(L->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		set_err(w, p->idx, errno);
+		child_err(w, p, errno);
 		return RV_OK;
 	}
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != p->dev ||
 	    (uint64_t)st.st_ino != p->ino) {
 		/* Replaced between lstat and open. */
-		set_err(w, p->idx, EAGAIN);
+		child_err(w, p, EAGAIN);
 		close(fd);
 		return RV_OK;
 	}
@@ -681,7 +934,7 @@ static int read_batch(struct walker *w)
 	L->pend_len = L->pend_pos = 0;
 	n = (long)getdents64(L->fd, w->dents, DENTS_BUF);
 	if (n < 0) {
-		set_err(w, L->idx, errno);
+		lvl_err(w, L, errno);
 		L->eof = 1;
 		return RV_OK;
 	}
@@ -700,16 +953,34 @@ static int read_batch(struct walker *w)
 		if ((len == 1 && name[0] == '.') ||
 		    (len == 2 && name[0] == '.' && name[1] == '.'))
 			continue;
+		if (w->dbs && ++w->entries > w->dopts->max_entries) {
+			limit_hit(w, LIMIT_ENTRIES);
+			return RV_OK;
+		}
 		if ((rc = path_child(w, L->path_len, name, len)) < 0) {
 			if (rc != RV_ETOOBIG)
 				return rc;
-			set_err(w, L->idx, ENAMETOOLONG);
+			lvl_err(w, L, ENAMETOOLONG);
 			continue;
 		}
-		if (excluded(w))
-			continue;
-		if ((rc = visit(w, L->fd, name, 1, L->dev, &d, &is_dir)) < 0)
-			return rc;
+		if (w->dbs) {
+			if ((rc = visit_db(w, L->fd, name, de->d_type, L->dev, &d,
+					&is_dir)) < 0)
+				return rc;
+			if (w->stop || w->fatal)
+				return RV_OK;
+			if (is_dir && w->depth > w->dopts->max_depth) {
+				dbs_fail_at(w, w->path.len, 0, "directory not "
+					"searched: deeper than %zu levels",
+					w->dopts->max_depth);
+				is_dir = 0;
+			}
+		} else {
+			if (excluded(w))
+				continue;
+			if ((rc = visit(w, L->fd, name, 1, L->dev, &d, &is_dir)) < 0)
+				return rc;
+		}
 		if (is_dir) {
 			d.name_len = len;
 			if ((rc = push_pend(L, &d, name)) < 0)
@@ -728,6 +999,7 @@ static void pop_level(struct walker *w)
 	int fd;
 	size_t k;
 
+	lvl_release(w, C);
 	free(C->pend);
 	w->depth--;
 	if (w->depth == 0 || w->lv[w->depth - 1].fd >= 0) {
@@ -752,13 +1024,27 @@ static void pop_level(struct walker *w)
 	 * levels outside the window can no longer be found. Mark each of
 	 * them incomplete and go back to level 0, which is always open. */
 	for (k = w->depth - 1; k >= 1; k--) {
-		set_err(w, w->lv[k].idx, ESTALE);
+		lvl_err(w, &w->lv[k], ESTALE);
+		lvl_release(w, &w->lv[k]);
 		free(w->lv[k].pend);
 		if (w->lv[k].fd >= 0)
 			close(w->lv[k].fd);
 	}
 	w->depth = 1;
 	w->lo = 1;
+}
+
+/* rv_walk_dbs after a limit: release every level (with its record). */
+static void abandon_levels(struct walker *w)
+{
+	while (w->depth > 0) {
+		struct level *L = &w->lv[--w->depth];
+
+		lvl_release(w, L);
+		free(L->pend);
+		if (L->fd >= 0)
+			close(L->fd);
+	}
 }
 
 static int walk_tree(struct walker *w)
@@ -770,6 +1056,10 @@ static int walk_tree(struct walker *w)
 
 		if (w->fatal)
 			return w->fatal;
+		if (w->stop) {
+			abandon_levels(w);
+			break;
+		}
 		if (L->pend_pos < L->pend_len) {
 			struct pend *p = (struct pend *)(void *)(L->pend + L->pend_pos);
 
@@ -1082,13 +1372,34 @@ static int check_opts(const rv_walk_opts *o)
 	return RV_OK;
 }
 
+/* Open the walk's root (an O_PATH fd: everything is resolved below it). */
+static int open_root(struct walker *w, const char *root)
+{
+	struct stat st;
+
+	w->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->rootfd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return rv_error_setsys(RV_ENOTFOUND, e, "cannot open root '%s'", root);
+		if (e == ENOTDIR)
+			return rv_error_set(RV_EINVAL, "root '%s' is not a directory", root);
+		return rv_error_setsys(RV_EIO, e, "cannot open root '%s'", root);
+	}
+	if (fstat(w->rootfd, &st) < 0)
+		return rv_error_setsys(RV_EIO, errno, "cannot stat root '%s'", root);
+	w->root_dev = (uint64_t)st.st_dev;
+	w->root_ino = (uint64_t)st.st_ino;
+	return RV_OK;
+}
+
 int rv_walk(rv_manifest **out, const rv_walk_opts *opts)
 {
 	static const char *const slash[] = { "/" };
 	struct walker *w = NULL;
 	const char *const *paths;
 	rv_manifest *m = NULL;
-	struct stat st;
 	size_t i, n;
 	long cpus;
 	int rc, threads;
@@ -1103,24 +1414,8 @@ int rv_walk(rv_manifest **out, const rv_walk_opts *opts)
 	w->use_openat2 = !opts->no_openat2;
 	w->use_statx = 1;
 	rv_buf_init(&w->path, PATH_CAP);
-	w->rootfd = open(opts->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (w->rootfd < 0) {
-		int e = errno;
-
-		if (e == ENOENT)
-			rc = rv_error_setsys(RV_ENOTFOUND, e, "cannot open root '%s'", opts->root);
-		else if (e == ENOTDIR)
-			rc = rv_error_set(RV_EINVAL, "root '%s' is not a directory", opts->root);
-		else
-			rc = rv_error_setsys(RV_EIO, e, "cannot open root '%s'", opts->root);
+	if ((rc = open_root(w, opts->root)) < 0)
 		goto cleanup;
-	}
-	if (fstat(w->rootfd, &st) < 0) {
-		rc = rv_error_setsys(RV_EIO, errno, "cannot stat root '%s'", opts->root);
-		goto cleanup;
-	}
-	w->root_dev = (uint64_t)st.st_dev;
-	w->root_ino = (uint64_t)st.st_ino;
 
 	paths = opts->npaths ? opts->paths : slash;
 	n = opts->npaths ? opts->npaths : 1;
@@ -1181,5 +1476,101 @@ cleanup:
 		free(w);
 	}
 	rv_manifest_free(m);
+	return rc;
+}
+
+/* --- rv_walk_dbs -------------------------------------------------------------------- */
+
+int rv_walk_dbs(rv_dbset **out, const rv_walk_dbs_opts *opts)
+{
+	rv_walk_dbs_opts o;
+	rv_walk_opts wo;
+	struct walker *w = NULL;
+	rv_dbset *set = NULL;
+	struct pend d;
+	struct meta mt;
+	int rc, r, fd;
+
+	*out = NULL;
+	if (!opts || !opts->root || !opts->root[0])
+		return rv_error_set(RV_EINVAL, "walk root is missing");
+	o = *opts;
+	if (!o.max_bytes)
+		o.max_bytes = RV_WALK_DBS_MAX_BYTES;
+	if (!o.max_entries)
+		o.max_entries = RV_WALK_DBS_MAX_ENTRIES;
+	if (!o.max_depth)
+		o.max_depth = RV_WALK_DBS_MAX_DEPTH;
+	if (!o.max_records)
+		o.max_records = RV_WALK_DBS_MAX_RECORDS;
+	if (o.max_bytes > RV_DBSET_MAX_BYTES || o.max_records > RV_DBSET_MAX_FILES / 2)
+		return rv_error_set(RV_EINVAL, "package database limits over %llu bytes "
+			"or %u records", (unsigned long long)RV_DBSET_MAX_BYTES,
+			RV_DBSET_MAX_FILES / 2);
+	memset(&wo, 0, sizeof(wo));
+	wo.root = o.root;
+	wo.no_openat2 = o.no_openat2;
+	if (!(w = calloc(1, sizeof(*w))))
+		return rv_error_set(RV_ENOMEM, "out of memory for the walker");
+	w->o = &wo;
+	w->dopts = &o;
+	w->rootfd = -1;
+	w->use_openat2 = !o.no_openat2;
+	w->use_statx = 1;
+	rv_buf_init(&w->path, PATH_CAP);
+	rv_buf_init(&w->data, (size_t)o.max_bytes);
+	if ((rc = open_root(w, o.root)) < 0)
+		goto cleanup;
+	if (!(w->dents = malloc(DENTS_BUF))) {
+		rc = rv_error_set(RV_ENOMEM, "out of memory for the walker");
+		goto cleanup;
+	}
+	if ((rc = rv_dbset_new(&set)) < 0)
+		goto cleanup;
+	w->dbs = set;
+	/* "/" itself: its fd, and every entry below opened one component at
+	 * a time relative to its parent with O_NOFOLLOW: nothing is resolved
+	 * through a symlink, so RESOLVE_IN_ROOT has nothing left to do. */
+	if ((rc = rv_buf_puts(&w->path, "/")) < 0)
+		goto cleanup;
+	if ((r = get_meta(w, w->rootfd, "", &mt)) != 0) {
+		rc = rv_error_setsys(RV_EIO, r, "cannot stat root '%s'", o.root);
+		goto cleanup;
+	}
+	memset(&d, 0, sizeof(d));
+	d.dev = mt.dev;
+	d.ino = mt.ino;
+	fd = openat(w->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		char tmp[32];
+
+		dbs_fail_at(w, 1, 1, "directory not searched: %s",
+			err_name(errno, tmp, sizeof(tmp)));
+	} else {
+		if ((rc = push_level(w, fd, &d, 1)) < 0)
+			goto cleanup;
+		if ((rc = walk_tree(w)) < 0)
+			goto cleanup;
+	}
+	if (w->fatal) {
+		rc = w->fatal;
+		goto cleanup;
+	}
+	if ((rc = rv_dbset_sort(set)) < 0)
+		goto cleanup;
+	*out = set;
+	set = NULL;
+cleanup:
+	if (w) {
+		drop_levels(w);
+		if (w->rootfd >= 0)
+			close(w->rootfd);
+		rv_buf_dispose(&w->path);
+		rv_buf_dispose(&w->data);
+		free(w->lv);
+		free(w->dents);
+		free(w);
+	}
+	rv_dbset_free(set);
 	return rc;
 }

@@ -3,7 +3,9 @@
 #define RV_WALK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "core/dbset.h"
 #include "core/manifest.h"
 
 typedef struct rv_walk_opts {
@@ -52,5 +54,50 @@ typedef struct rv_walk_opts {
  * message names the root, path or glob.
  */
 int rv_walk(rv_manifest **out, const rv_walk_opts *opts);
+
+/* Defaults of rv_walk_dbs_opts (docs/probe.md, "--packages"). */
+#define RV_WALK_DBS_MAX_BYTES   (32ull << 20) /* contents, all files */
+#define RV_WALK_DBS_MAX_ENTRIES 2000000u      /* directory entries read */
+#define RV_WALK_DBS_MAX_DEPTH   128u          /* levels below "/" searched */
+#define RV_WALK_DBS_MAX_RECORDS 100000u       /* records of the set */
+
+typedef struct rv_walk_dbs_opts {
+	/* As rv_walk_opts.root: the whole filesystem below it is searched. */
+	const char *root;
+	/* Limits; 0 means the default above. */
+	uint64_t max_bytes;
+	size_t max_entries;
+	size_t max_depth;
+	size_t max_records;
+	/* Tests only: pretend the kernel has no openat2. */
+	int no_openat2;
+} rv_walk_dbs_opts;
+
+/*
+ * Collect every package database (core/dbpath.h) of the filesystem under
+ * opts->root into a new sorted set *out (free it with rv_dbset_free), with
+ * the walker's machinery: the whole tree below "/", every entry opened
+ * relative to its parent's fd with O_NOFOLLOW (symlinks never followed),
+ * the same fd window and ".." checks, mount points not descended. Nothing
+ * is left out silently; these become fail records (core/dbset.h):
+ *   - a regular file over its kind's cap: "larger than the limit of N bytes"
+ *   - contents over max_bytes in all: the largest first (deterministic,
+ *     rv_dbpath_drop_largest), "dropped: over the probe's limit of N bytes
+ *     for all package databases"; memory stays within a few max_bytes
+ *   - a file that cannot be read: "cannot read: EACCES" (EAGAIN when it
+ *     changed while read); a name that cannot be stat'ed: "cannot stat: E"
+ *   - a directory that cannot be opened or listed: "directory not
+ *     searched: EACCES" (ESTALE when the tree moved under the walk)
+ *   - a mount point outside /proc, /sys, /dev: "mount point, not
+ *     descended" (a file: "mount point, not read")
+ *   - a directory max_depth levels down: "directory not searched: deeper
+ *     than N levels"
+ *   - max_entries entries read or max_records records made: the walk
+ *     stops, and each directory it was inside gets "directory not searched
+ *     to the end: the probe's limit of N directory entries" (or records).
+ * Fatal errors as rv_walk's (root missing or not a directory, RV_ENOMEM),
+ * RV_EINVAL for limits over the set's caps; *out is then NULL.
+ */
+int rv_walk_dbs(rv_dbset **out, const rv_walk_dbs_opts *opts);
 
 #endif

@@ -14,51 +14,11 @@
 #include "util/error.h"
 #include "util/banned.h"
 
-static const size_t kind_max[RV_SBOM_KIND_COUNT] = {
-	[RV_SBOM_OS_RELEASE] = RV_SBOM_MAX_OS_RELEASE,
-	[RV_SBOM_DPKG] = RV_SBOM_MAX_DPKG,
-	[RV_SBOM_DPKG_D] = RV_SBOM_MAX_DPKG_D,
-	[RV_SBOM_APK] = RV_SBOM_MAX_APK,
-	[RV_SBOM_RPM] = RV_SBOM_MAX_RPM,
-	[RV_SBOM_PYTHON] = RV_SBOM_MAX_PYTHON,
-	[RV_SBOM_NPM] = RV_SBOM_MAX_NPM,
-};
-
-static const struct {
-	const char *path;
-	rv_sbom_kind kind;
-} exact[] = {
-	{ "/etc/os-release", RV_SBOM_OS_RELEASE },
-	{ "/usr/lib/os-release", RV_SBOM_OS_RELEASE },
-	{ "/var/lib/dpkg/status", RV_SBOM_DPKG },
-	{ "/lib/apk/db/installed", RV_SBOM_APK },
-	{ "/usr/lib/apk/db/installed", RV_SBOM_APK },
-	{ "/var/lib/rpm/rpmdb.sqlite", RV_SBOM_RPM },
-	{ "/usr/lib/sysimage/rpm/rpmdb.sqlite", RV_SBOM_RPM },
-};
-
-static const char *const db_globs[] = {
-	"/etc/os-release",
-	"/usr/lib/os-release",
-	"/var/lib/dpkg/status",
-	"/var/lib/dpkg/status.d/*",
-	"/lib/apk/db/installed",
-	"/usr/lib/apk/db/installed",
-	"/var/lib/rpm/rpmdb.sqlite",
-	"/usr/lib/sysimage/rpm/rpmdb.sqlite",
-	"**/*.dist-info/METADATA",
-	"**/*.egg-info/PKG-INFO",
-	"**/*.egg-info",
-	"**/node_modules/*/package.json",
-	"**/node_modules/@*/*/package.json",
-};
-
 static const char *const types[] = { "deb", "apk", "rpm", "pypi", "npm" };
 
 const char *const *rv_sbom_db_globs(size_t *n)
 {
-	*n = sizeof(db_globs) / sizeof(db_globs[0]);
-	return db_globs;
+	return rv_dbpath_globs(n);
 }
 
 const char *const *rv_sbom_types(size_t *n)
@@ -79,90 +39,9 @@ void rv_sbom_count_types(const rv_sbom *s, size_t *counts)
 				counts[t]++;
 }
 
-static int ends_with(const char *s, size_t len, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	return len >= n && memcmp(s + len - n, suffix, n) == 0;
-}
-
-static int equals(const char *s, size_t len, const char *lit)
-{
-	return strlen(lit) == len && memcmp(s, lit, len) == 0;
-}
-
-/* Split path into its last up to four components, last first: comp[0] is
- * the basename. Returns how many were found. */
-static int last_components(const char *path, size_t len, const char **comp,
-	size_t *clen, int want)
-{
-	size_t end = len, i;
-	int n = 0;
-
-	while (n < want && end > 0) {
-		i = end;
-		while (i > 0 && path[i - 1] != '/')
-			i--;
-		if (i == 0)
-			break; /* not absolute: the first component has no '/' */
-		comp[n] = path + i;
-		clen[n] = end - i;
-		n++;
-		end = i - 1;
-	}
-	return n;
-}
-
 rv_sbom_kind rv_sbom_wants(const char *path, size_t len, size_t *max_out)
 {
-	const char *c[4];
-	size_t cl[4], i;
-	rv_sbom_kind kind = RV_SBOM_NONE;
-	int n;
-
-	if (len < 2 || path[0] != '/' || memchr(path, '\0', len))
-		goto done;
-	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
-		if (equals(path, len, exact[i].path)) {
-			kind = exact[i].kind;
-			goto done;
-		}
-	}
-	n = last_components(path, len, c, cl, 4);
-	if (n < 1 || cl[0] == 0)
-		goto done;
-	if (len > 23 && memcmp(path, "/var/lib/dpkg/status.d/", 23) == 0 &&
-	    n >= 2 && c[0] == path + 23 && c[0][0] != '.' &&
-	    !ends_with(c[0], cl[0], ".md5sums")) {
-		kind = RV_SBOM_DPKG_D;
-		goto done;
-	}
-	if (n >= 2 && equals(c[0], cl[0], "METADATA") && cl[1] > 10 &&
-	    ends_with(c[1], cl[1], ".dist-info")) {
-		kind = RV_SBOM_PYTHON;
-		goto done;
-	}
-	if (n >= 2 && equals(c[0], cl[0], "PKG-INFO") && cl[1] > 9 &&
-	    ends_with(c[1], cl[1], ".egg-info")) {
-		kind = RV_SBOM_PYTHON;
-		goto done;
-	}
-	if (cl[0] > 9 && ends_with(c[0], cl[0], ".egg-info")) {
-		kind = RV_SBOM_PYTHON;
-		goto done;
-	}
-	if (equals(c[0], cl[0], "package.json") && n >= 3 && cl[1] > 0 &&
-	    c[1][0] != '.' && c[1][0] != '@') {
-		if (equals(c[2], cl[2], "node_modules"))
-			kind = RV_SBOM_NPM;
-		else if (n >= 4 && cl[2] > 1 && c[2][0] == '@' &&
-		    equals(c[3], cl[3], "node_modules"))
-			kind = RV_SBOM_NPM;
-	}
-done:
-	if (max_out)
-		*max_out = kind == RV_SBOM_NONE ? 0 : kind_max[kind];
-	return kind;
+	return rv_dbpath_classify(path, len, max_out);
 }
 
 int rv_sbom_new(rv_sbom **out)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dbpath.h"
 #include "core/dbset.h"
 #include "util/buf.h"
 #include "util/span.h"
@@ -36,30 +37,27 @@
  * fail only for RV_ENOMEM and RV_EINVAL (a bad call).
  */
 
-/* What a wanted path is (rv_sbom_wants). */
-typedef enum rv_sbom_kind {
-	RV_SBOM_NONE = 0,
-	RV_SBOM_OS_RELEASE,  /* /etc/os-release, /usr/lib/os-release */
-	RV_SBOM_DPKG,        /* /var/lib/dpkg/status */
-	RV_SBOM_DPKG_D,      /* /var/lib/dpkg/status.d/NAME (distroless) */
-	RV_SBOM_APK,         /* /lib/apk/db/installed */
-	RV_SBOM_RPM,         /* /var/lib/rpm/rpmdb.sqlite,
-	                      * /usr/lib/sysimage/rpm/rpmdb.sqlite */
-	RV_SBOM_PYTHON,      /* .../X.dist-info/METADATA, .../X.egg-info/PKG-INFO,
-	                      * .../X.egg-info (a file) */
-	RV_SBOM_NPM,         /* .../node_modules/NAME/package.json,
-	                      * .../node_modules/@SCOPE/NAME/package.json */
-	RV_SBOM_KIND_COUNT
-} rv_sbom_kind;
+/* What a wanted path is (rv_sbom_wants): the kinds of core/dbpath.h,
+ * under their older names. */
+typedef rv_dbpath_kind rv_sbom_kind;
+#define RV_SBOM_NONE        RV_DBPATH_NONE
+#define RV_SBOM_OS_RELEASE  RV_DBPATH_OS_RELEASE
+#define RV_SBOM_DPKG        RV_DBPATH_DPKG
+#define RV_SBOM_DPKG_D      RV_DBPATH_DPKG_D
+#define RV_SBOM_APK         RV_DBPATH_APK
+#define RV_SBOM_RPM         RV_DBPATH_RPM
+#define RV_SBOM_PYTHON      RV_DBPATH_PYTHON
+#define RV_SBOM_NPM         RV_DBPATH_NPM
+#define RV_SBOM_KIND_COUNT  RV_DBPATH_KIND_COUNT
 
-/* Default size caps per kind, in bytes. */
-#define RV_SBOM_MAX_OS_RELEASE (64u << 10)
-#define RV_SBOM_MAX_DPKG       (64u << 20)
-#define RV_SBOM_MAX_DPKG_D     (4u << 20)
-#define RV_SBOM_MAX_APK        (64u << 20)
-#define RV_SBOM_MAX_RPM        (256u << 20)
-#define RV_SBOM_MAX_PYTHON     (4u << 20)
-#define RV_SBOM_MAX_NPM        (4u << 20)
+/* Default size caps per kind, in bytes (core/dbpath.h). */
+#define RV_SBOM_MAX_OS_RELEASE RV_DBPATH_MAX_OS_RELEASE
+#define RV_SBOM_MAX_DPKG       RV_DBPATH_MAX_DPKG
+#define RV_SBOM_MAX_DPKG_D     RV_DBPATH_MAX_DPKG_D
+#define RV_SBOM_MAX_APK        RV_DBPATH_MAX_APK
+#define RV_SBOM_MAX_RPM        RV_DBPATH_MAX_RPM
+#define RV_SBOM_MAX_PYTHON     RV_DBPATH_MAX_PYTHON
+#define RV_SBOM_MAX_NPM        RV_DBPATH_MAX_NPM
 /* Cap on the packages of one catalogue and on its warnings. */
 #define RV_SBOM_MAX_PKGS       1000000u
 #define RV_SBOM_MAX_WARNINGS   10000u
@@ -120,7 +118,8 @@ void rv_sbom_free(rv_sbom *s);
 /*
  * Whether a regular file at path (absolute inside the filesystem, len
  * bytes) is a package database: its kind, or RV_SBOM_NONE. *max_out (may
- * be NULL) gets the size cap for that kind. Pure: no I/O.
+ * be NULL) gets the size cap for that kind. Pure: no I/O. The same as
+ * rv_dbpath_classify (core/dbpath.h), which the probe uses too.
  */
 rv_sbom_kind rv_sbom_wants(const char *path, size_t len, size_t *max_out);
 
@@ -128,6 +127,7 @@ rv_sbom_kind rv_sbom_wants(const char *path, size_t len, size_t *max_out);
  * Globs (core/glob.h syntax) that cover every path rv_sbom_wants accepts,
  * for a source that must choose its files first; *n gets their count.
  * They are wider than rv_sbom_wants: check each candidate with it.
+ * The same as rv_dbpath_globs.
  */
 const char *const *rv_sbom_db_globs(size_t *n);
 

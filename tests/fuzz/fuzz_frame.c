@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rv_summary_parse(&sum, (const char *)data, size) == 0) {
 		if (sum.complete != (sum.stats.errors == 0) ||
-		    sum.stats.errors > sum.stats.entries)
+		    sum.stats.errors > sum.stats.entries ||
+		    (sum.has_dbset && sum.dbfailed > sum.dbfiles))
 			abort();
 	}
 	rv_manifest_free(m);

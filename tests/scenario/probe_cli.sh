@@ -105,7 +105,9 @@ usage_case() {
 	rm -f "$O/u.log"
 	"$P" "$@" >"$O/u.out" 2>"$O/u.err"
 	local rc=$?
-	if [ "$rc" = 64 ] && [ ! -s "$O/u.out" ] && [ ! -e "$O/u.log" ] &&
+	# the termination log says what stderr says (the kubelet shows it)
+	if [ "$rc" = 64 ] && [ ! -s "$O/u.out" ] &&
+	   [ "$(cat "$O/u.log" 2>/dev/null)" = "rv-probe 1 error=$(head -1 "$O/u.err" | sed 's/^rv-probe: //')" ] &&
 	   [ "$(wc -l <"$O/u.err")" = 2 ] &&
 	   head -1 "$O/u.err" | grep -qF -- "rv-probe: $want" &&
 	   [ "$(tail -1 "$O/u.err")" = "Try 'rv-probe --help'." ]; then
@@ -131,7 +133,22 @@ usage_case "a bad --exclude glob" "--exclude: glob '[abc' " --root "$t/tiny" $TL
 usage_case "a stray argument" "unexpected argument 'extra'" --root "$t/tiny" $TL extra
 usage_case "--root twice" "--root given twice" --root "$t/tiny" --root "$t/tiny" $TL
 usage_case "--root empty" "--root is empty" --root= $TL
+usage_case "--packages-max without --packages" "--packages-max needs --packages" --root "$t/tiny" $TL --packages-max 10
+usage_case "--packages-max not a number" "--packages-max '1k' is not a number" --root "$t/tiny" $TL --packages --packages-max 1k
+usage_case "--packages-max 0" "--packages-max '0' is not a number" --root "$t/tiny" $TL --packages --packages-max=0
+usage_case "--packages-max twice" "--packages-max given twice" --root "$t/tiny" $TL --packages --packages-max 1 --packages-max 2
+usage_case "an error before --termination-log" "unknown option '--bogus'" --bogus --root "$t/tiny" $TL
 }
+# an option's value is never taken for --termination-log
+rm -f "$O/u.log" "$O/tl-value"
+"$P" --path --termination-log "$O/tl-value" >/dev/null 2>&1
+is "$?" 64 "--path '--termination-log': exit 64"
+check "…and no termination log is written at the value after it" [ ! -e "$O/tl-value" ]
+# without --termination-log the default is written only if it exists
+if [ ! -e /dev/termination-log ]; then
+	"$P" --bogus >/dev/null 2>&1
+	check "a usage error does not create /dev/termination-log" [ ! -e /dev/termination-log ]
+fi
 
 # --- a complete walk of an awkward tree ------------------------------------------
 R=$t/root

@@ -202,6 +202,36 @@ static void test_parse_prefixes(void **state)
 	rv_buf_dispose(&b);
 }
 
+/* The comparable digest is the digest of the set without its mount records. */
+static void test_comparable_digest(void **state)
+{
+	rv_dbset *a, *b;
+	unsigned char da[RV_SHA256_LEN], db[RV_SHA256_LEN], full[RV_SHA256_LEN];
+
+	(void)state;
+	assert_int_equal(rv_dbset_new(&a), 0);
+	assert_int_equal(rv_dbset_new(&b), 0);
+	assert_int_equal(ADD(a, "/var/lib/dpkg/status", "Package: a\n"), 0);
+	assert_int_equal(rv_dbset_add_failed(a, "/var/run/secrets/kubernetes.io/serviceaccount", 45,
+		RV_DBSET_MOUNT_PREFIX ", not descended"), 0);
+	assert_int_equal(rv_dbset_add_failed(a, "/big", 4, "larger than the limit of 1 bytes"), 0);
+	assert_int_equal(ADD(b, "/var/lib/dpkg/status", "Package: a\n"), 0);
+	assert_int_equal(rv_dbset_add_failed(b, "/big", 4, "larger than the limit of 1 bytes"), 0);
+	assert_int_equal(rv_dbset_sort(a), 0);
+	assert_int_equal(rv_dbset_sort(b), 0);
+	assert_true(rv_dbset_is_mount(&a->files[2]));
+	assert_false(rv_dbset_is_mount(&a->files[0]));
+	assert_int_equal(rv_dbset_digest_comparable(da, a), 0);
+	assert_int_equal(rv_dbset_digest(db, b), 0);
+	assert_memory_equal(da, db, RV_SHA256_LEN);
+	assert_int_equal(rv_dbset_digest_comparable(db, b), 0);
+	assert_memory_equal(da, db, RV_SHA256_LEN);
+	assert_int_equal(rv_dbset_digest(full, a), 0);
+	assert_memory_not_equal(full, da, RV_SHA256_LEN);
+	rv_dbset_free(a);
+	rv_dbset_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_failed_message_sanitised),
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_parse_prefixes),
+		cmocka_unit_test(test_comparable_digest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

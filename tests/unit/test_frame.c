@@ -10,6 +10,7 @@
 #include <zlib.h>
 #include <cmocka.h>
 
+#include "core/dbset.h"
 #include "core/frame.h"
 #include "core/manifest.h"
 #include "util/error.h"
@@ -963,6 +964,536 @@ static void test_summary_error_line(void **state)
 	free(long_msg);
 }
 
+
+/* --- the dbs frame (rv-probe --packages) --------------------------------- */
+
+/* A set with text, binary and empty contents, odd names, fail records,
+ * and (with big) enough incompressible bytes for many lines. */
+static rv_dbset *dbs_sample(int big)
+{
+	static const char status[] = "Package: libc6\nStatus: install ok installed\n"
+		"Version: 2.36-9\nArchitecture: amd64\n\n";
+	static const char bin[] = "\x00\x01\n\xff rv-dbs 1 end \nrv-frame 1 begin\n";
+	rv_dbset *s;
+	unsigned char *rnd;
+	size_t i;
+
+	assert_int_equal(rv_dbset_new(&s), 0);
+	assert_int_equal(rv_dbset_add(s, "/var/lib/dpkg/status", 20, status,
+		sizeof(status) - 1), 0);
+	assert_int_equal(rv_dbset_add(s, "/app/node_modules/a b/package.json", 34,
+		bin, sizeof(bin) - 1), 0);
+	assert_int_equal(rv_dbset_add(s, "/x/\n\xff.dist-info/METADATA", 24, "", 0), 0);
+	assert_int_equal(rv_dbset_add_failed(s, "/srv", 4,
+		"mount point, not descended"), 0);
+	assert_int_equal(rv_dbset_add_failed(s, "/lib/apk/db/installed", 21,
+		"cannot read: EACCES"), 0);
+	if (big) {
+		rnd = malloc(20000);
+		assert_non_null(rnd);
+		for (i = 0; i < 20000; i++)
+			rnd[i] = (unsigned char)(i * 2654435761u >> 13);
+		assert_int_equal(rv_sha256_buf(rnd, rnd, 20000), 0); /* less regular */
+		assert_int_equal(rv_dbset_add(s, "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+			34, rnd, 20000), 0);
+		free(rnd);
+	}
+	assert_int_equal(rv_dbset_sort(s), 0);
+	return s;
+}
+
+static void encode_dbs(rv_buf *out, const rv_dbset *s)
+{
+	rv_buf_init(out, 1 << 28);
+	assert_int_equal(rv_frame_encode_dbset(out, s), 0);
+}
+
+static int try_decode_dbs(const char *s, size_t len, size_t max_raw)
+{
+	rv_dbset *set = (rv_dbset *)1;
+	int rc;
+
+	rv_error_clear();
+	rc = rv_frame_decode_dbset(&set, NULL, s, len, max_raw);
+	if (rc == 0)
+		rv_dbset_free(set);
+	else
+		assert_null(set);
+	return rc;
+}
+
+static int decode_dbs_lines(const lines *l)
+{
+	rv_buf b;
+	int rc;
+
+	join(&b, l);
+	rc = try_decode_dbs(b.ptr ? b.ptr : "", b.len, 0);
+	rv_buf_dispose(&b);
+	return rc;
+}
+
+static void dbs_equal(const rv_dbset *a, const rv_dbset *b)
+{
+	rv_buf x = RV_BUF_INIT(1 << 28), y = RV_BUF_INIT(1 << 28);
+
+	assert_int_equal(rv_dbset_serialize(&x, a), 0);
+	assert_int_equal(rv_dbset_serialize(&y, b), 0);
+	assert_int_equal(x.len, y.len);
+	assert_memory_equal(x.ptr, y.ptr, x.len);
+	rv_buf_dispose(&x);
+	rv_buf_dispose(&y);
+}
+
+static void test_dbs_round_trip(void **state)
+{
+	int big;
+
+	for (big = 0; big < 2; big++) {
+		rv_dbset *s = dbs_sample(big), *back = NULL, *empty;
+		unsigned char dig[RV_SHA256_LEN], want[RV_SHA256_LEN];
+		char head[160], hex[RV_SHA256_HEX];
+		rv_buf frame, raw = RV_BUF_INIT(1 << 28);
+		const char *p, *nl;
+
+		encode_dbs(&frame, s);
+		assert_int_equal(rv_dbset_serialize(&raw, s), 0);
+		assert_int_equal(rv_dbset_digest(want, s), 0);
+		rv_sha256_to_hex(hex, want);
+		snprintf(head, sizeof(head), "rv-dbs 1 begin files=%zu failed=2 raw=%zu zlen=",
+			s->n, raw.len);
+		assert_memory_equal(frame.ptr, head, strlen(head));
+		assert_non_null(strstr(frame.ptr, hex));
+		for (p = frame.ptr; p < frame.ptr + frame.len; p = nl + 1) {
+			const char *q;
+
+			nl = memchr(p, '\n', (size_t)(frame.ptr + frame.len - p));
+			assert_non_null(nl);
+			assert_true(nl - p <= 160);
+			for (q = p; q < nl; q++)
+				assert_true(*q >= 0x20 && *q < 0x7f);
+		}
+		assert_int_equal(rv_frame_decode_dbset(&back, dig, frame.ptr, frame.len, 0), 0);
+		assert_memory_equal(dig, want, RV_SHA256_LEN);
+		dbs_equal(s, back);
+		rv_dbset_free(back);
+		/* the empty set has a frame too */
+		assert_int_equal(rv_dbset_new(&empty), 0);
+		rv_buf_reset(&frame);
+		assert_int_equal(rv_frame_encode_dbset(&frame, empty), 0);
+		assert_int_equal(rv_frame_decode_dbset(&back, NULL, frame.ptr, frame.len, 0), 0);
+		assert_int_equal(back->n, 0);
+		rv_dbset_free(back);
+		rv_dbset_free(empty);
+		rv_buf_dispose(&raw);
+		rv_buf_dispose(&frame);
+		rv_dbset_free(s);
+	}
+}
+
+static void test_dbs_encode_unsorted(void **state)
+{
+	rv_dbset *s;
+	rv_buf out = RV_BUF_INIT(1 << 20);
+
+	assert_int_equal(rv_dbset_new(&s), 0);
+	assert_int_equal(rv_dbset_add(s, "/b", 2, "x", 1), 0);
+	assert_int_equal(rv_dbset_add(s, "/a", 2, "y", 1), 0);
+	assert_int_equal(rv_buf_puts(&out, "keep"), 0);
+	assert_int_equal(rv_frame_encode_dbset(&out, s), RV_EINVAL);
+	assert_string_equal(out.ptr, "keep");
+	rv_buf_dispose(&out);
+	rv_dbset_free(s);
+}
+
+/* Manifest and dbs frames in one log, in either order, with noise around
+ * and between: each decoder finds its own and skips the other. */
+static void test_dbs_with_manifest(void **state)
+{
+	rv_manifest *m = m_odd(), *mback;
+	rv_dbset *s = dbs_sample(1), *sback;
+	rv_buf mf, df, log = RV_BUF_INIT(1 << 26);
+	unsigned char root[RV_SHA256_LEN], want[RV_SHA256_LEN];
+	int order;
+
+	encode(&mf, m);
+	encode_dbs(&df, s);
+	assert_int_equal(rv_manifest_root_hash(want, m), 0);
+	for (order = 0; order < 2; order++) {
+		rv_buf_reset(&log);
+		assert_int_equal(rv_buf_puts(&log, "noise\np 1 AAAA\nrv-dbs-ish\n"), 0);
+		assert_int_equal(rv_buf_add(&log, order ? df.ptr : mf.ptr,
+			order ? df.len : mf.len), 0);
+		assert_int_equal(rv_buf_puts(&log, "between\n"), 0);
+		assert_int_equal(rv_buf_add(&log, order ? mf.ptr : df.ptr,
+			order ? mf.len : df.len), 0);
+		assert_int_equal(rv_buf_puts(&log, "after\nno newline"), 0);
+		assert_int_equal(rv_frame_decode(&mback, root, log.ptr, log.len, 0), 0);
+		assert_memory_equal(root, want, RV_SHA256_LEN);
+		assert_int_equal(mback->count, m->count);
+		rv_manifest_free(mback);
+		assert_int_equal(rv_frame_decode_dbset(&sback, NULL, log.ptr, log.len, 0), 0);
+		dbs_equal(s, sback);
+		rv_dbset_free(sback);
+	}
+	/* each alone: the other decoder finds nothing */
+	expect_error(try_decode(df.ptr, df.len, 0), RV_EFORMAT, "no frame in the log");
+	expect_error(try_decode_dbs(mf.ptr, mf.len, 0), RV_EFORMAT,
+		"no dbs frame in the log (no 'rv-dbs 1 begin' line)");
+	/* one inside the other: the outer one's strictness names the line */
+	{
+		lines l;
+		rv_buf b;
+
+		split(&l, mf.ptr, mf.len);
+		insert_line(&l, 2, "rv-dbs 1 begin files=0 failed=0 raw=1 zlen=1 lines=1 digest=x\n");
+		join(&b, &l);
+		expect_error(try_decode(b.ptr, b.len, 0), RV_EFORMAT,
+			"log line 3 inside the frame is not a frame line");
+		rv_buf_dispose(&b);
+		drop(&l);
+		split(&l, df.ptr, df.len);
+		insert_line(&l, 2, "rv-frame 1 end sha256=00 lines=1\n");
+		join(&b, &l);
+		expect_error(try_decode_dbs(b.ptr, b.len, 0), RV_EFORMAT,
+			"log line 3 inside the dbs frame is not a dbs frame line");
+		rv_buf_dispose(&b);
+		drop(&l);
+	}
+	rv_buf_dispose(&mf);
+	rv_buf_dispose(&df);
+	rv_buf_dispose(&log);
+	rv_manifest_free(m);
+	rv_dbset_free(s);
+}
+
+/* Every strictness case of the manifest frame, on the dbs frame. */
+static void test_dbs_strict(void **state)
+{
+	rv_dbset *s = dbs_sample(1);
+	rv_buf frame, log = RV_BUF_INIT(1 << 24);
+	lines l;
+	char *orig, line[512], *h;
+	size_t i, n, raw, zlen;
+
+	encode_dbs(&frame, s);
+	split(&l, frame.ptr, frame.len);
+	n = l.n;
+	assert_true(n > 10);
+	assert_int_equal(decode_dbs_lines(&l), 0);
+	expect_error(try_decode_dbs("", 0, 0), RV_EFORMAT, "no dbs frame");
+
+	/* truncated anywhere */
+	for (i = 8; i < frame.len; i += frame.len / 37 + 1) {
+		int rc = try_decode_dbs(frame.ptr, i, 0);
+
+		if (rc != RV_EFORMAT || !strstr(rv_error_last(), "truncated"))
+			fail_msg("cut at %zu: %d '%s'", i, rc, rv_error_last());
+	}
+	/* a line removed, swapped, duplicated; noise inside */
+	orig = strdup(l.v[4]);
+	remove_line(&l, 4);
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT,
+		"dbs frame line 5 out of order (expected 4): line 4 is missing");
+	insert_line(&l, 4, orig);
+	insert_line(&l, 6, orig);
+	remove_line(&l, 4);
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT,
+		"dbs frame line 5 out of order (expected 4, which comes later at log line 6)");
+	remove_line(&l, 5);
+	insert_line(&l, 4, orig);
+	assert_int_equal(decode_dbs_lines(&l), 0);
+	insert_line(&l, 4, orig);
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT, "dbs frame line 4 out of order (expected 5");
+	remove_line(&l, 4);
+	insert_line(&l, 3, "hello\n");
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT,
+		"log line 4 inside the dbs frame is not a dbs frame line");
+	remove_line(&l, 3);
+	assert_int_equal(decode_dbs_lines(&l), 0);
+	free(orig);
+	/* base64 */
+	orig = strdup(l.v[2]);
+	l.v[2][10] = '*';
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT, "dbs frame line 2: bad base64 at column 11");
+	set_line(&l, 2, orig);
+	free(orig);
+	/* the payload's sha256, the digest */
+	orig = strdup(l.v[n - 1]);
+	h = strstr(l.v[n - 1], "sha256=") + 7;
+	h[0] = h[0] == '0' ? '1' : '0';
+	expect_error(decode_dbs_lines(&l), RV_EVERIFY, "dbs frame payload does not match its sha256");
+	set_line(&l, n - 1, orig);
+	free(orig);
+	orig = strdup(l.v[0]);
+	h = strstr(l.v[0], "digest=") + 7;
+	h[5] = h[5] == '0' ? '1' : '0';
+	expect_error(decode_dbs_lines(&l), RV_EVERIFY, "does not match the digest hash");
+	set_line(&l, 0, orig);
+	/* counts and sizes in the header */
+	sscanf(strstr(orig, "raw="), "raw=%zu", &raw);
+	sscanf(strstr(orig, "zlen="), "zlen=%zu", &zlen);
+#define HDR(files, failed, r, z, ln, dig) do { \
+		snprintf(line, sizeof(line), "rv-dbs 1 begin files=%s failed=%s raw=%s " \
+			"zlen=%s lines=%s digest=%s\n", files, failed, r, z, ln, dig); \
+		set_line(&l, 0, line); } while (0)
+	{
+		char sraw[32], szlen[32], slines[32], dig[65], sraw1[32];
+
+		snprintf(sraw, sizeof(sraw), "%zu", raw);
+		snprintf(sraw1, sizeof(sraw1), "%zu", raw + 1);
+		snprintf(szlen, sizeof(szlen), "%zu", zlen);
+		snprintf(slines, sizeof(slines), "%zu", (zlen + 47) / 48);
+		memcpy(dig, strstr(orig, "digest=") + 7, 64);
+		dig[64] = '\0';
+		HDR("6", "2", sraw, szlen, slines, dig);
+		assert_int_equal(decode_dbs_lines(&l), 0);
+		HDR("7", "2", sraw, szlen, slines, dig);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "dbs frame header says files=7 failed=2, the set has 6 and 2");
+		HDR("6", "1", sraw, szlen, slines, dig);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "the set has 6 and 2");
+		HDR("6", "7", sraw, szlen, slines, dig);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "dbs frame header: failed=7 is more than files=6");
+		HDR("6", "2", sraw1, szlen, slines, dig);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "dbs frame payload inflates to");
+		HDR("6", "2", sraw, szlen, "1", dig);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "dbs frame header: lines=1 does not match");
+		HDR("6", "2", sraw, "0", "0", dig);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "zlen=0 is impossible");
+		HDR("06", "2", sraw, szlen, slines, dig);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "malformed dbs frame header at log line 1");
+		HDR("6", "2", sraw, szlen, slines, "ABC");
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "malformed dbs frame header");
+		set_line(&l, 0, orig);
+		/* the manifest frame's field names are not the dbs frame's */
+		snprintf(line, sizeof(line), "rv-dbs 1 begin entries=6 errors=2 raw=%s "
+			"zlen=%s lines=%s root=%s\n", sraw, szlen, slines, dig);
+		set_line(&l, 0, line);
+		expect_error(decode_dbs_lines(&l), RV_EFORMAT, "malformed dbs frame header");
+		set_line(&l, 0, orig);
+	}
+#undef HDR
+	/* over max_raw, version 2, two begins, a second frame after the end,
+	 * the end before the begin, the end's line count */
+	expect_error(try_decode_dbs(frame.ptr, frame.len, raw - 1), RV_ETOOBIG, "over the limit");
+	l.v[0][7] = '2';
+	expect_error(decode_dbs_lines(&l), RV_EUNSUPPORTED, "dbs frame version 2 at log line 1");
+	set_line(&l, 0, orig);
+	insert_line(&l, 5, orig);
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT,
+		"second dbs frame begins at log line 6 inside the dbs frame that begins at log line 1");
+	remove_line(&l, 5);
+	assert_int_equal(rv_buf_add(&log, frame.ptr, frame.len), 0);
+	assert_int_equal(rv_buf_puts(&log, "noise\n"), 0);
+	assert_int_equal(rv_buf_add(&log, frame.ptr, frame.len), 0);
+	expect_error(try_decode_dbs(log.ptr, log.len, 0), RV_EFORMAT, "after the dbs frame's end");
+	insert_line(&l, 0, l.v[n - 1]);
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT, "malformed dbs frame header at log line 1");
+	remove_line(&l, 0);
+	free(orig);
+	orig = strdup(l.v[n - 1]);
+	h = strstr(l.v[n - 1], "lines=") + 6;
+	snprintf(line, sizeof(line), "%.*s%zu\n", (int)(h - l.v[n - 1]), l.v[n - 1],
+		(size_t)strtoul(h, NULL, 10) + 1);
+	set_line(&l, n - 1, line);
+	expect_error(decode_dbs_lines(&l), RV_EFORMAT, "end says lines=");
+	set_line(&l, n - 1, orig);
+	free(orig);
+	assert_int_equal(decode_dbs_lines(&l), 0);
+	drop(&l);
+	rv_buf_dispose(&log);
+	rv_buf_dispose(&frame);
+	rv_dbset_free(s);
+}
+
+/* A frame whose payload is well framed but not a canonical set. */
+static void test_dbs_payload_not_a_set(void **state)
+{
+	static const char *const bad[] = {
+		"rv-manifest 1\n",
+		"rv-dbset 1 files=1 failed=0 bytes=1\nfile 1 " "0000000000000000000000000000000000000000000000000000000000000000 /a\nx\n",
+		"rv-dbset 2 files=0 failed=0 bytes=0\n",
+		"rv-dbset 1 files=2 failed=0 bytes=0\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rv_buf fr, z = RV_BUF_INIT(1 << 20);
+		uLongf zlen = compressBound(strlen(bad[i]));
+		unsigned char *zb = malloc(zlen);
+		int rc;
+
+		assert_non_null(zb);
+		assert_int_equal(compress2(zb, &zlen, (const Bytef *)bad[i], strlen(bad[i]), 9), Z_OK);
+		hand_frame(&fr, bad[i], strlen(bad[i]), zb, zlen, 0, 0);
+		/* the manifest frame's writer, retagged */
+		assert_int_equal(rv_buf_puts(&z, ""), 0);
+		{
+			const char *p = fr.ptr;
+			const char *nl;
+
+			while ((nl = strchr(p, '\n'))) {
+				if (!strncmp(p, "rv-frame 1 begin entries=0 errors=0 ", 36)) {
+					const char *root = strstr(p, " root=");
+
+					assert_int_equal(rv_buf_printf(&z, "rv-dbs 1 begin files=0 failed=0 %.*s digest=%.*s\n",
+						(int)(root - p - 36), p + 36, 64, root + 6), 0);
+				} else if (!strncmp(p, "rv-frame ", 9)) {
+					assert_int_equal(rv_buf_printf(&z, "rv-dbs %.*s\n", (int)(nl - p - 9), p + 9), 0);
+				} else {
+					assert_int_equal(rv_buf_add(&z, p, (size_t)(nl - p + 1)), 0);
+				}
+				p = nl + 1;
+			}
+		}
+		rc = try_decode_dbs(z.ptr, z.len, 0);
+		if (rc >= 0 || !strstr(rv_error_last(), "dbs frame"))
+			fail_msg("case %zu: %d '%s'", i, rc, rv_error_last());
+		rv_buf_dispose(&fr);
+		rv_buf_dispose(&z);
+		free(zb);
+	}
+}
+
+/* The log budget: the largest contents go first, deterministically,
+ * until the frame fits; what is left decodes. */
+static void test_dbs_fit(void **state)
+{
+	rv_dbset *a, *b, *back;
+	rv_buf fa = RV_BUF_INIT(1 << 26), fb = RV_BUF_INIT(1 << 26);
+	unsigned char *rnd = malloc(60000);
+	size_t dropped = 0, i, k;
+	char path[64];
+	const rv_dbset_file *f;
+
+	assert_non_null(rnd);
+	for (i = 0; i < 60000; i += 32)
+		assert_int_equal(rv_sha256_buf(rnd + i, &i, sizeof(i)), 0);
+	assert_int_equal(rv_dbset_new(&a), 0);
+	for (k = 0; k < 6; k++) {
+		snprintf(path, sizeof(path), "/n/node_modules/p%zu/package.json", k);
+		/* incompressible: 1, 2, ... 6 x 9000 bytes */
+		assert_int_equal(rv_dbset_add(a, path, strlen(path), rnd + k, (k + 1) * 9000), 0);
+	}
+	assert_int_equal(rv_dbset_sort(a), 0);
+	assert_int_equal(rv_dbset_parse(&b, "rv-dbset 1 files=0 failed=0 bytes=0\n", 36), 0);
+	rv_dbset_free(b);
+	/* a roomy budget changes nothing */
+	assert_int_equal(rv_frame_encode_dbset_fit(&fa, a, 1u << 20, &dropped), 0);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(a->failed, 0);
+	rv_buf_reset(&fa);
+	/* 50,000 bytes of log hold about 36,000 incompressible bytes */
+	assert_int_equal(rv_frame_encode_dbset_fit(&fa, a, 50000, &dropped), 0);
+	assert_true(fa.len <= 50000);
+	assert_true(dropped >= 3);
+	assert_int_equal(a->failed, dropped);
+	/* the largest went: p5, p4, p3 ... */
+	for (k = 0; k < 6; k++) {
+		snprintf(path, sizeof(path), "/n/node_modules/p%zu/package.json", k);
+		f = rv_dbset_find(a, path, strlen(path));
+		assert_non_null(f);
+		if (k >= 6 - dropped)
+			assert_string_equal(f->error, "dropped: the probe's log budget of 50000 bytes");
+		else
+			assert_null(f->error);
+	}
+	assert_int_equal(rv_frame_decode_dbset(&back, NULL, fa.ptr, fa.len, 0), 0);
+	dbs_equal(a, back);
+	rv_dbset_free(back);
+	/* the same again: the same bytes */
+	assert_int_equal(rv_dbset_new(&b), 0);
+	for (k = 6; k-- > 0; ) {
+		snprintf(path, sizeof(path), "/n/node_modules/p%zu/package.json", k);
+		assert_int_equal(rv_dbset_add(b, path, strlen(path), rnd + k, (k + 1) * 9000), 0);
+	}
+	assert_int_equal(rv_dbset_sort(b), 0);
+	assert_int_equal(rv_frame_encode_dbset_fit(&fb, b, 50000, NULL), 0);
+	assert_int_equal(fa.len, fb.len);
+	assert_memory_equal(fa.ptr, fb.ptr, fa.len);
+	/* too small for the records alone */
+	rv_buf_reset(&fb);
+	assert_int_equal(rv_buf_puts(&fb, "keep"), 0);
+	assert_int_equal(rv_frame_encode_dbset_fit(&fb, b, 100, &dropped), RV_ETOOBIG);
+	assert_string_equal(fb.ptr, "keep");
+	rv_buf_dispose(&fa);
+	rv_buf_dispose(&fb);
+	rv_dbset_free(a);
+	rv_dbset_free(b);
+	free(rnd);
+}
+
+static void test_summary_dbset(void **state)
+{
+	rv_manifest *m = m_errors();
+	rv_dbset *s = dbs_sample(0);
+	rv_buf line = RV_BUF_INIT(RV_SUMMARY_MAX), plain = RV_BUF_INIT(RV_SUMMARY_MAX);
+	unsigned char dig[RV_SHA256_LEN];
+	char hex[RV_SHA256_HEX], want[200];
+	rv_summary sum;
+
+	assert_int_equal(rv_summary_format(&plain, m), 0);
+	assert_int_equal(rv_summary_parse(&sum, plain.ptr, plain.len), 0);
+	assert_int_equal(sum.has_dbset, 0);
+	assert_int_equal(rv_summary_format_dbset(&line, m, NULL), 0);
+	assert_string_equal(line.ptr, plain.ptr);
+	rv_buf_reset(&line);
+	assert_int_equal(rv_summary_format_dbset(&line, m, s), 0);
+	assert_int_equal(rv_dbset_digest_comparable(dig, s), 0);
+	rv_sha256_to_hex(hex, dig);
+	snprintf(want, sizeof(want), " status=incomplete dbset=%s dbfiles=5 dbfailed=2\n", hex);
+	assert_true(line.len > strlen(want));
+	assert_string_equal(line.ptr + line.len - strlen(want), want);
+	assert_memory_equal(line.ptr, plain.ptr, plain.len - 1);
+	assert_true(line.len < RV_SUMMARY_MAX);
+	assert_int_equal(rv_summary_parse(&sum, line.ptr, line.len), 0);
+	assert_int_equal(sum.has_dbset, 1);
+	assert_memory_equal(sum.dbset, dig, RV_SHA256_LEN);
+	assert_int_equal(sum.dbfiles, 5);
+	assert_int_equal(sum.dbfailed, 2);
+	assert_int_equal(sum.complete, 0);
+	rv_buf_dispose(&line);
+	rv_buf_dispose(&plain);
+	rv_manifest_free(m);
+	rv_dbset_free(s);
+}
+
+#define GOOD_DBS GOOD " dbset=" H64 " dbfiles=3 dbfailed=1"
+
+static void test_summary_dbset_bad(void **state)
+{
+	static const char *const bad[] = {
+		GOOD " dbset=",
+		GOOD " dbset=" H64,
+		GOOD " dbset=" H64 " dbfiles=3",
+		GOOD " dbset=" H64 " dbfailed=1 dbfiles=3",
+		GOOD " dbfiles=3 dbfailed=1",
+		GOOD " dbset=" H64 " dbfiles=3 dbfailed=4",
+		GOOD " dbset=" H64 " dbfiles=03 dbfailed=1",
+		GOOD " dbset=" H64 " dbfiles=3 dbfailed=1 ",
+		GOOD " dbset=" H64 " dbfiles=3 dbfailed=1 extra=1",
+		GOOD " dbset=" H64 " dbfiles=3  dbfailed=1",
+		GOOD " dbset=0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef dbfiles=3 dbfailed=1",
+		GOOD "  dbset=" H64 " dbfiles=3 dbfailed=1",
+		GOOD_DBS " dbset=" H64 " dbfiles=3 dbfailed=1",
+		GOOD_DBS "\n\n",
+	};
+	rv_summary sum;
+	size_t i;
+
+	assert_int_equal(rv_summary_parse(&sum, GOOD_DBS "\n", strlen(GOOD_DBS) + 1), 0);
+	assert_int_equal(sum.has_dbset, 1);
+	assert_int_equal(sum.dbfiles, 3);
+	assert_int_equal(sum.dbfailed, 1);
+	assert_int_equal(sum.dbset[31], 0xef);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = parse_str(bad[i]);
+
+		if (rc != RV_EFORMAT)
+			fail_msg("'%s' gave %d (%s)", bad[i], rc, rv_error_last());
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1007,6 +1538,14 @@ int main(void)
 		cmocka_unit_test(test_summary_too_long),
 		cmocka_unit_test(test_summary_version_2),
 		cmocka_unit_test(test_summary_error_line),
+		cmocka_unit_test(test_dbs_round_trip),
+		cmocka_unit_test(test_dbs_encode_unsorted),
+		cmocka_unit_test(test_dbs_with_manifest),
+		cmocka_unit_test(test_dbs_strict),
+		cmocka_unit_test(test_dbs_payload_not_a_set),
+		cmocka_unit_test(test_dbs_fit),
+		cmocka_unit_test(test_summary_dbset),
+		cmocka_unit_test(test_summary_dbset_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

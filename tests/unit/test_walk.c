@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "core/dbset.h"
 #include "core/manifest.h"
 #include "core/walk.h"
 #include "util/buf.h"
@@ -1159,6 +1160,324 @@ static void test_bad_opts(void **state)
 	assert_null(m);
 }
 
+
+/* --- rv_walk_dbs: the package databases of a whole root ----------------------- */
+
+static int walk_dbs(rv_dbset **out, const struct fx *f, size_t max_bytes,
+	size_t max_entries, size_t max_depth, size_t max_records)
+{
+	rv_walk_dbs_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.root = f->root;
+	o.max_bytes = max_bytes;
+	o.max_entries = max_entries;
+	o.max_depth = max_depth;
+	o.max_records = max_records;
+	return rv_walk_dbs(out, &o);
+}
+
+/* The set as lines "PATH SIZE" or "PATH fail: MESSAGE", in order. */
+static void dbs_lines(rv_buf *out, const rv_dbset *s)
+{
+	size_t i;
+
+	rv_buf_init(out, 1 << 24);
+	for (i = 0; i < s->n; i++) {
+		if (s->files[i].error)
+			assert_int_equal(rv_buf_printf(out, "%s fail: %s\n",
+				s->files[i].path, s->files[i].error), 0);
+		else
+			assert_int_equal(rv_buf_printf(out, "%s %zu\n",
+				s->files[i].path, s->files[i].size), 0);
+	}
+}
+
+static void dbs_is(const rv_dbset *s, const char *want)
+{
+	rv_buf b;
+
+	dbs_lines(&b, s);
+	if (strcmp(b.ptr ? b.ptr : "", want))
+		fail_msg("got:\n%s\nwanted:\n%s", b.ptr ? b.ptr : "", want);
+	rv_buf_dispose(&b);
+}
+
+static void build_dbs_tree(const struct fx *f)
+{
+	static char big[(4u << 20) + 1];
+
+	mkdirs(f, "etc", 0755);
+	mkdirs(f, "usr", 0755);
+	mkdirs(f, "usr/lib", 0755);
+	mkdirs(f, "var", 0755);
+	mkdirs(f, "var/lib", 0755);
+	mkdirs(f, "var/lib/dpkg", 0755);
+	mkdirs(f, "lib", 0755);
+	mkdirs(f, "lib/apk", 0755);
+	mkdirs(f, "lib/apk/db", 0755);
+	mkdirs(f, "app", 0755);
+	mkdirs(f, "app/node_modules", 0755);
+	mkdirs(f, "app/node_modules/left-pad", 0755);
+	mkdirs(f, "app/node_modules/left-pad/lib", 0755);
+	mkdirs(f, "app/node_modules/@types", 0755);
+	mkdirs(f, "app/node_modules/@types/node", 0755);
+	mkdirs(f, "py", 0755);
+	mkdirs(f, "py/six-1.0.dist-info", 0755);
+	mkdirs(f, "py/huge-1.0.dist-info", 0755);
+	mkdirs(f, "py/dir.egg-info", 0755);
+	mkdirs(f, "opt", 0755);
+	puts_(f, "var/lib/dpkg/status", "Package: a\nVersion: 1\n\n");
+	puts_(f, "lib/apk/db/installed", "P:musl\nV:1.2\n\n");
+	puts_(f, "usr/lib/os-release", "ID=debian\n");
+	link_(f, "etc/os-release", "../usr/lib/os-release");
+	puts_(f, "app/node_modules/left-pad/package.json", "{\"name\":\"left-pad\"}");
+	puts_(f, "app/node_modules/left-pad/lib/package.json", "{}"); /* not wanted */
+	puts_(f, "app/node_modules/@types/node/package.json", "{\"name\":\"@types/node\"}");
+	puts_(f, "app/package.json", "{}");                             /* not wanted */
+	puts_(f, "py/six-1.0.dist-info/METADATA", "Name: six\n");
+	puts_(f, "py/dir.egg-info/PKG-INFO", "Name: dir\n");
+	puts_(f, "py/file-2.0.egg-info", "Name: file\n");
+	memset(big, 'x', sizeof(big));
+	put(f, "py/huge-1.0.dist-info/METADATA", big, sizeof(big), 0644);
+	puts_(f, "opt/unrelated", "x");
+	/* never followed: a symlinked database dir, a symlinked database */
+	link_(f, "opt/dpkg", "/var/lib/dpkg");
+	mkdirs(f, "opt/node_modules", 0755);
+	link_(f, "opt/node_modules/evil", "/app/node_modules/left-pad");
+	mkdirs(f, "opt/node_modules/linked", 0755);
+	link_(f, "opt/node_modules/linked/package.json", "/etc/shadow");
+}
+
+static void test_dbs_collect(void **state)
+{
+	struct fx *f = *state;
+	rv_dbset *s = NULL, *again = NULL;
+	const rv_dbset_file *r;
+	rv_walk_dbs_opts o;
+	rv_buf a, b;
+
+	build_dbs_tree(f);
+	assert_int_equal(walk_dbs(&s, f, 0, 0, 0, 0), 0);
+	dbs_is(s,
+		"/app/node_modules/@types/node/package.json 22\n"
+		"/app/node_modules/left-pad/package.json 19\n"
+		"/lib/apk/db/installed 14\n"
+		"/py/dir.egg-info/PKG-INFO 10\n"
+		"/py/file-2.0.egg-info 11\n"
+		"/py/huge-1.0.dist-info/METADATA fail: larger than the limit of 4194304 bytes\n"
+		"/py/six-1.0.dist-info/METADATA 10\n"
+		"/usr/lib/os-release 10\n"
+		"/var/lib/dpkg/status 23\n");
+	r = rv_dbset_find(s, "/var/lib/dpkg/status", 20);
+	assert_non_null(r);
+	assert_memory_equal(r->data, "Package: a\nVersion: 1\n\n", 23);
+	/* the fallback resolver gives the same bytes */
+	memset(&o, 0, sizeof(o));
+	o.root = f->root;
+	o.no_openat2 = 1;
+	assert_int_equal(rv_walk_dbs(&again, &o), 0);
+	rv_buf_init(&a, 1 << 24);
+	rv_buf_init(&b, 1 << 24);
+	assert_int_equal(rv_dbset_serialize(&a, s), 0);
+	assert_int_equal(rv_dbset_serialize(&b, again), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.ptr, b.ptr, a.len);
+	rv_buf_dispose(&a);
+	rv_buf_dispose(&b);
+	rv_dbset_free(again);
+	rv_dbset_free(s);
+}
+
+static void test_dbs_total_cap(void **state)
+{
+	struct fx *f = *state;
+	rv_dbset *s = NULL;
+
+	mkdirs(f, "node_modules", 0755);
+	mkdirs(f, "node_modules/a", 0755);
+	mkdirs(f, "node_modules/b", 0755);
+	mkdirs(f, "node_modules/c", 0755);
+	mkdirs(f, "node_modules/d", 0755);
+	put(f, "node_modules/a/package.json", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 40, 0644);
+	put(f, "node_modules/b/package.json", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 50, 0644);
+	put(f, "node_modules/c/package.json", "cccccccccc", 10, 0644);
+	put(f, "node_modules/d/package.json", "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd", 60, 0644);
+	/* 160 bytes in all, 100 allowed: the 60 goes, the rest stays */
+	assert_int_equal(walk_dbs(&s, f, 100, 0, 0, 0), 0);
+	dbs_is(s,
+		"/node_modules/a/package.json 40\n"
+		"/node_modules/b/package.json 50\n"
+		"/node_modules/c/package.json 10\n"
+		"/node_modules/d/package.json fail: dropped: over the probe's limit of 100 bytes for all package databases\n");
+	rv_dbset_free(s);
+	/* 45: a file over the total is never read; then 50 and 40 go */
+	assert_int_equal(walk_dbs(&s, f, 45, 0, 0, 0), 0);
+	assert_int_equal(s->bytes, 10);
+	assert_int_equal(s->failed, 3);
+	rv_dbset_free(s);
+}
+
+static void test_dbs_limits(void **state)
+{
+	struct fx *f = *state;
+	rv_dbset *s = NULL;
+	size_t i;
+
+	mkdirs(f, "a", 0755);
+	mkdirs(f, "a/b", 0755);
+	mkdirs(f, "a/b/c", 0755);
+	mkdirs(f, "a/b/c/node_modules", 0755);
+	mkdirs(f, "a/b/c/node_modules/x", 0755);
+	puts_(f, "a/b/c/node_modules/x/package.json", "{}");
+	mkdirs(f, "node_modules", 0755);
+	mkdirs(f, "node_modules/y", 0755);
+	puts_(f, "node_modules/y/package.json", "{}");
+	/* depth: /a/b/c is 3 levels below /, searched with 3, not with 2 */
+	assert_int_equal(walk_dbs(&s, f, 0, 0, 5, 0), 0);
+	dbs_is(s, "/a/b/c/node_modules/x/package.json 2\n/node_modules/y/package.json 2\n");
+	rv_dbset_free(s);
+	assert_int_equal(walk_dbs(&s, f, 0, 0, 2, 0), 0);
+	dbs_is(s, "/a/b/c fail: directory not searched: deeper than 2 levels\n"
+		"/node_modules/y/package.json 2\n");
+	rv_dbset_free(s);
+	/* entries: the walk stops; "/" and every directory it was in say so */
+	assert_int_equal(walk_dbs(&s, f, 0, 3, 0, 0), 0);
+	assert_non_null(rv_dbset_find(s, "/", 1));
+	for (i = 0; i < s->n; i++)
+		if (s->files[i].error && strstr(s->files[i].error, "limit"))
+			assert_string_equal(s->files[i].error, "directory not searched "
+				"to the end: the probe's limit of 3 directory entries");
+	assert_string_equal(rv_dbset_find(s, "/", 1)->error, "directory not "
+		"searched to the end: the probe's limit of 3 directory entries");
+	rv_dbset_free(s);
+	/* enough entries: no limit record */
+	assert_int_equal(walk_dbs(&s, f, 0, 11, 0, 0), 0);
+	assert_int_equal(s->failed, 0);
+	rv_dbset_free(s);
+	/* records */
+	assert_int_equal(walk_dbs(&s, f, 0, 0, 0, 1), 0);
+	assert_string_equal(rv_dbset_find(s, "/", 1)->error, "directory not "
+		"searched to the end: the probe's limit of 1 records");
+	assert_int_equal(s->n - s->failed, 1);
+	rv_dbset_free(s);
+}
+
+static void test_dbs_mounts(void **state)
+{
+	struct fx *f = *state;
+	rv_dbset *s = NULL;
+	char p[4096], src[4096];
+	int rc;
+
+	mkdirs(f, "data", 0755);
+	mkdirs(f, "proc", 0755);
+	mkdirs(f, "dev", 0755);
+	mkdirs(f, "dev/shm", 0755);
+	mkdirs(f, "var", 0755);
+	mkdirs(f, "var/lib", 0755);
+	mkdirs(f, "var/lib/dpkg", 0755);
+	puts_(f, "var/lib/dpkg/status", "image\n");
+	puts_(f, "status.src", "mounted\n");
+	pathf(p, sizeof(p), f, "data");
+	assert_int_equal(mount("tmpfs", p, "tmpfs", 0, "mode=0755"), 0);
+	pathf(p, sizeof(p), f, "data/node_modules");
+	mkdir(p, 0755);
+	pathf(p, sizeof(p), f, "data/node_modules/hidden");
+	mkdir(p, 0755);
+	pathf(p, sizeof(p), f, "data/node_modules/hidden/package.json");
+	close(open(p, O_WRONLY | O_CREAT, 0644));
+	pathf(p, sizeof(p), f, "proc");
+	assert_int_equal(mount("tmpfs", p, "tmpfs", 0, "mode=0755"), 0);
+	pathf(p, sizeof(p), f, "dev/shm");
+	assert_int_equal(mount("tmpfs", p, "tmpfs", 0, "mode=0755"), 0);
+	pathf(src, sizeof(src), f, "status.src");
+	pathf(p, sizeof(p), f, "var/lib/dpkg/status");
+	assert_int_equal(mount(src, p, "none", MS_BIND, NULL), 0);
+	rc = walk_dbs(&s, f, 0, 0, 0, 0);
+	unmount_all(f);
+	assert_int_equal(rc, 0);
+	/* /data is recorded, /proc and /dev/shm are not; a bind-mounted file
+	 * is a mount where the kernel says so (Linux 5.8+) */
+	dbs_is(s, "/data fail: mount point, not descended\n"
+		"/var/lib/dpkg/status fail: mount point, not read\n");
+	rv_dbset_free(s);
+}
+
+/* As uid 65534: a 0600 database, a 0700 directory, a directory without
+ * search permission. */
+static void test_dbs_unreadable(void **state)
+{
+	struct fx *f = *state;
+	char buf[4096], p[4096];
+	size_t got = 0;
+	ssize_t n;
+	int pfd[2], status;
+	pid_t pid;
+
+	mkdirs(f, "var", 0755);
+	mkdirs(f, "var/lib", 0755);
+	mkdirs(f, "var/lib/dpkg", 0755);
+	put(f, "var/lib/dpkg/status", "secret\n", 7, 0600);
+	mkdirs(f, "closed", 0700);
+	mkdirs(f, "nox", 0755);
+	mkdirs(f, "nox/sub", 0755);
+	puts_(f, "nox/plain", "x");
+	pathf(p, sizeof(p), f, "nox");
+	assert_int_equal(chmod(p, 0744), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		rv_dbset *s = NULL;
+		rv_buf out;
+
+		close(pfd[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0)
+			_exit(3);
+		if (walk_dbs(&s, f, 0, 0, 0, 0) < 0)
+			_exit(5);
+		dbs_lines(&out, s);
+		if (write(pfd[1], out.ptr, out.len) != (ssize_t)out.len)
+			_exit(4);
+		_exit(0);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* nox/plain is a regular file nobody wants: not stat'ed, no record */
+	assert_string_equal(buf,
+		"/closed fail: directory not searched: EACCES\n"
+		"/nox/sub fail: cannot stat: EACCES\n"
+		"/var/lib/dpkg/status fail: cannot read: EACCES\n");
+}
+
+static void test_dbs_bad_opts(void **state)
+{
+	struct fx *f = *state;
+	rv_walk_dbs_opts o;
+	rv_dbset *s = (rv_dbset *)1;
+	char p[4200];
+
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(rv_walk_dbs(&s, &o), RV_EINVAL);
+	assert_null(s);
+	snprintf(p, sizeof(p), "%s/nope", f->tmp);
+	o.root = p;
+	assert_int_equal(rv_walk_dbs(&s, &o), RV_ENOTFOUND);
+	assert_non_null(strstr(rv_error_last(), "nope"));
+	o.root = f->root;
+	o.max_bytes = (1ull << 40);
+	assert_int_equal(rv_walk_dbs(&s, &o), RV_EINVAL);
+	assert_null(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1180,6 +1499,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree_moved_under_walk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_opts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_collect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_total_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_bad_opts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,227 @@
+/* dbpath.c - which paths of a filesystem are package databases, and their size caps */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dbpath.h"
+#include "util/error.h"
+#include "util/banned.h"
+
+static const size_t kind_max[RV_DBPATH_KIND_COUNT] = {
+	[RV_DBPATH_OS_RELEASE] = RV_DBPATH_MAX_OS_RELEASE,
+	[RV_DBPATH_DPKG] = RV_DBPATH_MAX_DPKG,
+	[RV_DBPATH_DPKG_D] = RV_DBPATH_MAX_DPKG_D,
+	[RV_DBPATH_APK] = RV_DBPATH_MAX_APK,
+	[RV_DBPATH_RPM] = RV_DBPATH_MAX_RPM,
+	[RV_DBPATH_PYTHON] = RV_DBPATH_MAX_PYTHON,
+	[RV_DBPATH_NPM] = RV_DBPATH_MAX_NPM,
+};
+
+static const struct {
+	const char *path;
+	rv_dbpath_kind kind;
+} exact[] = {
+	{ "/etc/os-release", RV_DBPATH_OS_RELEASE },
+	{ "/usr/lib/os-release", RV_DBPATH_OS_RELEASE },
+	{ "/var/lib/dpkg/status", RV_DBPATH_DPKG },
+	{ "/lib/apk/db/installed", RV_DBPATH_APK },
+	{ "/usr/lib/apk/db/installed", RV_DBPATH_APK },
+	{ "/var/lib/rpm/rpmdb.sqlite", RV_DBPATH_RPM },
+	{ "/usr/lib/sysimage/rpm/rpmdb.sqlite", RV_DBPATH_RPM },
+};
+
+static const char *const db_globs[] = {
+	"/etc/os-release",
+	"/usr/lib/os-release",
+	"/var/lib/dpkg/status",
+	"/var/lib/dpkg/status.d/*",
+	"/lib/apk/db/installed",
+	"/usr/lib/apk/db/installed",
+	"/var/lib/rpm/rpmdb.sqlite",
+	"/usr/lib/sysimage/rpm/rpmdb.sqlite",
+	"**/*.dist-info/METADATA",
+	"**/*.egg-info/PKG-INFO",
+	"**/*.egg-info",
+	"**/node_modules/*/package.json",
+	"**/node_modules/@*/*/package.json",
+};
+
+const char *const *rv_dbpath_globs(size_t *n)
+{
+	*n = sizeof(db_globs) / sizeof(db_globs[0]);
+	return db_globs;
+}
+
+size_t rv_dbpath_max(rv_dbpath_kind kind)
+{
+	if ((int)kind <= RV_DBPATH_NONE || kind >= RV_DBPATH_KIND_COUNT)
+		return 0;
+	return kind_max[kind];
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static int equals(const char *s, size_t len, const char *lit)
+{
+	return strlen(lit) == len && memcmp(s, lit, len) == 0;
+}
+
+/* Split path into its last up to `want` components, last first: comp[0]
+ * is the basename. Returns how many were found. */
+static int last_components(const char *path, size_t len, const char **comp,
+	size_t *clen, int want)
+{
+	size_t end = len, i;
+	int n = 0;
+
+	while (n < want && end > 0) {
+		i = end;
+		while (i > 0 && path[i - 1] != '/')
+			i--;
+		if (i == 0)
+			break; /* not absolute: the first component has no '/' */
+		comp[n] = path + i;
+		clen[n] = end - i;
+		n++;
+		end = i - 1;
+	}
+	return n;
+}
+
+rv_dbpath_kind rv_dbpath_classify(const char *path, size_t len, size_t *max_out)
+{
+	const char *c[4];
+	size_t cl[4], i;
+	rv_dbpath_kind kind = RV_DBPATH_NONE;
+	int n;
+
+	if (len < 2 || path[0] != '/' || memchr(path, '\0', len))
+		goto done;
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		if (equals(path, len, exact[i].path)) {
+			kind = exact[i].kind;
+			goto done;
+		}
+	}
+	n = last_components(path, len, c, cl, 4);
+	if (n < 1 || cl[0] == 0)
+		goto done;
+	if (len > 23 && memcmp(path, "/var/lib/dpkg/status.d/", 23) == 0 &&
+	    n >= 2 && c[0] == path + 23 && c[0][0] != '.' &&
+	    !ends_with(c[0], cl[0], ".md5sums")) {
+		kind = RV_DBPATH_DPKG_D;
+		goto done;
+	}
+	if (n >= 2 && equals(c[0], cl[0], "METADATA") && cl[1] > 10 &&
+	    ends_with(c[1], cl[1], ".dist-info")) {
+		kind = RV_DBPATH_PYTHON;
+		goto done;
+	}
+	if (n >= 2 && equals(c[0], cl[0], "PKG-INFO") && cl[1] > 9 &&
+	    ends_with(c[1], cl[1], ".egg-info")) {
+		kind = RV_DBPATH_PYTHON;
+		goto done;
+	}
+	if (cl[0] > 9 && ends_with(c[0], cl[0], ".egg-info")) {
+		kind = RV_DBPATH_PYTHON;
+		goto done;
+	}
+	if (equals(c[0], cl[0], "package.json") && n >= 3 && cl[1] > 0 &&
+	    c[1][0] != '.' && c[1][0] != '@') {
+		if (equals(c[2], cl[2], "node_modules"))
+			kind = RV_DBPATH_NPM;
+		else if (n >= 4 && cl[2] > 1 && c[2][0] == '@' &&
+		    equals(c[3], cl[3], "node_modules"))
+			kind = RV_DBPATH_NPM;
+	}
+done:
+	if (max_out)
+		*max_out = kind == RV_DBPATH_NONE ? 0 : kind_max[kind];
+	return kind;
+}
+
+int rv_dbpath_is_pseudo(const char *path, size_t len)
+{
+	static const char *const roots[] = { "/proc", "/sys", "/dev" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		n = strlen(roots[i]);
+		if (len >= n && memcmp(path, roots[i], n) == 0 &&
+		    (len == n || path[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+int rv_dbpath_drop(rv_dbset *s, size_t i, const char *why)
+{
+	rv_dbset *tmp = NULL;
+	rv_dbset_file *f;
+	int rc;
+
+	if (i >= s->n)
+		return rv_error_set(RV_EINVAL, "no package database record %zu", i);
+	f = &s->files[i];
+	if (f->error)
+		return RV_OK;
+	/* The message exactly as rv_dbset_add_failed words a fail record. */
+	if ((rc = rv_dbset_new(&tmp)) < 0 ||
+	    (rc = rv_dbset_add_failed(tmp, "/", 1, why)) < 0)
+		goto cleanup;
+	f->error = tmp->files[0].error;
+	tmp->files[0].error = NULL;
+	s->bytes -= f->size;
+	s->failed++;
+	free(f->data);
+	f->data = NULL;
+	f->size = 0;
+	memset(f->sha256, 0, sizeof(f->sha256));
+cleanup:
+	rv_dbset_free(tmp);
+	return rc;
+}
+
+/* Is a ranked before b in the drop order: larger first, then the greater
+ * path (bytewise) first. */
+static int drops_before(const rv_dbset_file *a, const rv_dbset_file *b)
+{
+	size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+	int c;
+
+	if (a->size != b->size)
+		return a->size > b->size;
+	c = memcmp(a->path, b->path, n);
+	if (c)
+		return c > 0;
+	return a->path_len > b->path_len;
+}
+
+int rv_dbpath_drop_largest(rv_dbset *s, uint64_t max_bytes, const char *why,
+	size_t *dropped)
+{
+	size_t i, best, count = 0;
+	int rc = RV_OK;
+
+	while (s->bytes > max_bytes) {
+		best = s->n;
+		for (i = 0; i < s->n; i++) {
+			if (s->files[i].error)
+				continue;
+			if (best == s->n || drops_before(&s->files[i], &s->files[best]))
+				best = i;
+		}
+		if (best == s->n)
+			break; /* cannot happen: bytes > 0 means some contents */
+		if ((rc = rv_dbpath_drop(s, best, why)) < 0)
+			break;
+		count++;
+	}
+	if (dropped)
+		*dropped = count;
+	return rc;
+}
