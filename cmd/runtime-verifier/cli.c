@@ -319,3 +319,193 @@ int cli_write_out(const char *cmd, const rv_buf *out)
 	}
 	return RV_EXIT_OK;
 }
+
+/* --- fetching an image ------------------------------------------------------ */
+
+#define CACHE_MAX_DEFAULT (10ull << 30)
+
+const char cli_image_usage[] =
+"  --platform OS/ARCH[/V] the platform to pick from an index (default\n"
+"                         linux/amd64)\n"
+"  --insecure-registry H  speak plain HTTP to H (host or host:port;\n"
+"                         repeatable). TLS is verified for every other host\n"
+"  --registry-ca FILE     trust the CA certificates in FILE (PEM) as well\n"
+"  --docker-config FILE   credentials (default $DOCKER_CONFIG/config.json,\n"
+"                         then ~/.docker/config.json)\n"
+"  --cache-dir DIR        cache directory (default\n"
+"                         $XDG_CACHE_HOME/runtime-verifier or\n"
+"                         ~/.cache/runtime-verifier)\n"
+"  --cache-max BYTES      evict least recently used entries past this size\n"
+"                         (default 10G; suffixes K M G)\n"
+"  --no-cache             neither read nor write the cache\n"
+"  --jobs N               layers fetched and hashed at once (default 2)\n"
+"  --max-layer-size BYTES refuse a layer that inflates past this (default\n"
+"                         64G)\n"
+"  --zlib                 inflate gzip with zlib instead of ISA-L igzip\n"
+"  --retries N            retries after 5xx, 429 or a broken connection\n"
+"                         (default 5)\n"
+"  --timeout S            abandon (and retry) a transfer that stalls below\n"
+"                         1 byte/s for S seconds (default 30)\n";
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	else if (*end)
+		return -1;
+	if (shift && end[1])
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static char *default_cache_dir(void)
+{
+	rv_buf b = RV_BUF_INIT(8192);
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int rc;
+
+	if (x && *x)
+		rc = rv_buf_printf(&b, "%s/runtime-verifier", x);
+	else if (home && *home)
+		rc = rv_buf_printf(&b, "%s/.cache/runtime-verifier", home);
+	else
+		return NULL;
+	if (rc < 0) {
+		rv_buf_dispose(&b);
+		return NULL;
+	}
+	return rv_buf_detach(&b, NULL);
+}
+
+void cli_image_args_init(cli_image_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->io.cache_max_bytes = CACHE_MAX_DEFAULT;
+}
+
+void cli_image_args_dispose(cli_image_args *a)
+{
+	cli_strv_dispose(&a->insecure);
+	free(a->cache_dir);
+	a->cache_dir = NULL;
+}
+
+int cli_image_args_option(cli_image_args *a, const char *cmd, int c, const char *arg)
+{
+	int v;
+
+	switch (c) {
+	case CLI_IMG_PLATFORM:
+		a->io.platform = arg;
+		break;
+	case CLI_IMG_INSECURE:
+		cli_strv_push(&a->insecure, arg);
+		break;
+	case CLI_IMG_CA:
+		a->ro.ca_file = arg;
+		break;
+	case CLI_IMG_DOCKERCFG:
+		a->ro.docker_config = arg;
+		break;
+	case CLI_IMG_CACHE_DIR:
+		free(a->cache_dir);
+		if (!(a->cache_dir = strdup(arg)))
+			return cli_usage_error(cmd, "out of memory");
+		break;
+	case CLI_IMG_CACHE_MAX:
+		if (parse_size(arg, &a->io.cache_max_bytes) < 0)
+			return cli_usage_error(cmd, "--cache-max '%s' is not a size", arg);
+		break;
+	case CLI_IMG_NO_CACHE:
+		a->no_cache = 1;
+		break;
+	case CLI_IMG_JOBS:
+		if (parse_int(arg, 1, 16, &a->io.jobs) < 0)
+			return cli_usage_error(cmd, "--jobs '%s' is not a number from 1 to 16", arg);
+		break;
+	case CLI_IMG_MAX_LAYER:
+		if (parse_size(arg, &a->io.max_inflated) < 0 || !a->io.max_inflated)
+			return cli_usage_error(cmd, "--max-layer-size '%s' is not a size", arg);
+		break;
+	case CLI_IMG_ZLIB:
+		a->io.use_zlib = 1;
+		break;
+	case CLI_IMG_RETRIES:
+		if (parse_int(arg, 0, 100, &v) < 0)
+			return cli_usage_error(cmd, "--retries '%s' is not a number from 0 to 100", arg);
+		a->ro.retries = v ? v : -1;
+		break;
+	case CLI_IMG_TIMEOUT:
+		if (parse_int(arg, 1, 3600, &v) < 0)
+			return cli_usage_error(cmd, "--timeout '%s' is not a number of seconds from 1 to 3600", arg);
+		a->ro.stall_timeout = v;
+		a->ro.connect_timeout = v < 15 ? v : 15;
+		break;
+	default:
+		return cli_usage_error(cmd, "unknown option");
+	}
+	return 0;
+}
+
+int cli_image_fetch(rv_registry **reg, rv_image **img, cli_image_args *a,
+	const char *cmd, const char *ref)
+{
+	*reg = NULL;
+	*img = NULL;
+	if (!a->no_cache && !a->cache_dir)
+		a->cache_dir = default_cache_dir();
+	a->io.cache_dir = a->no_cache ? NULL : a->cache_dir;
+	a->ro.insecure = a->insecure.v;
+	a->ro.ninsecure = a->insecure.n;
+	if (rv_registry_new(reg, &a->ro) < 0 || rv_image_fetch(img, *reg, ref, &a->io) < 0)
+		return cli_fail(cmd);
+	return RV_EXIT_OK;
+}
+
+void cli_image_stats(const char *cmd, rv_registry *reg, const rv_image *img)
+{
+	rv_registry_stats rs;
+
+	rv_registry_stats_get(&rs, reg);
+	fprintf(stderr, "runtime-verifier %s: stats: requests=%lu manifest_requests=%lu "
+		"blob_requests=%lu token_requests=%lu retries=%lu resumes=%lu blob_bytes=%llu "
+		"layers=%zu layers_cached=%zu image_cached=%d cache_corrupt=%lu "
+		"compressed_bytes=%llu tar_bytes=%llu", cmd,
+		rs.requests, rs.manifest_requests, rs.blob_requests, rs.token_requests,
+		rs.retries, rs.resumes, (unsigned long long)rs.blob_bytes,
+		img->info.layers, img->info.layers_cached, img->info.image_cached,
+		img->info.cache_corrupt, (unsigned long long)img->info.compressed_bytes,
+		(unsigned long long)img->info.tar_bytes);
+	if (img->dbset)
+		fprintf(stderr, " dbset_files=%zu dbset_failed=%zu dbset_bytes=%llu",
+			img->dbset->n, img->dbset->failed, (unsigned long long)img->dbset->bytes);
+	fputc('\n', stderr);
+}

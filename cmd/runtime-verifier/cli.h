@@ -5,6 +5,8 @@
 #include <stddef.h>
 
 #include "core/manifest.h"
+#include "sources/image.h"
+#include "sources/registry.h"
 #include "util/buf.h"
 
 struct json_t;
@@ -85,5 +87,62 @@ size_t cli_report_unreadable(const char *cmd, const rv_manifest *m);
 
 /* Write out to stdout: RV_EXIT_OK, or RV_EXIT_FAIL with a message. */
 int cli_write_out(const char *cmd, const rv_buf *out);
+
+/* --- fetching an image (image, sbom --image) ------------------------------ */
+
+/* The registry, cache and transfer options of every command that fetches
+ * an image (docs/commands/image.md). Strings are borrowed from argv but
+ * cache_dir (owned). */
+typedef struct cli_image_args {
+	rv_registry_opts ro;
+	rv_image_opts io;
+	cli_strv insecure;
+	char *cache_dir;
+	int no_cache;
+} cli_image_args;
+
+/* getopt_long values of those options, out of the way of the commands' own. */
+enum {
+	CLI_IMG_PLATFORM = 0x1000, CLI_IMG_INSECURE, CLI_IMG_CA, CLI_IMG_DOCKERCFG,
+	CLI_IMG_CACHE_DIR, CLI_IMG_CACHE_MAX, CLI_IMG_NO_CACHE, CLI_IMG_JOBS,
+	CLI_IMG_MAX_LAYER, CLI_IMG_ZLIB, CLI_IMG_RETRIES, CLI_IMG_TIMEOUT
+};
+
+/* Their struct option entries, to put in a command's table. */
+#define CLI_IMAGE_LONGOPTS \
+	{ "platform", required_argument, NULL, CLI_IMG_PLATFORM }, \
+	{ "insecure-registry", required_argument, NULL, CLI_IMG_INSECURE }, \
+	{ "registry-ca", required_argument, NULL, CLI_IMG_CA }, \
+	{ "docker-config", required_argument, NULL, CLI_IMG_DOCKERCFG }, \
+	{ "cache-dir", required_argument, NULL, CLI_IMG_CACHE_DIR }, \
+	{ "cache-max", required_argument, NULL, CLI_IMG_CACHE_MAX }, \
+	{ "no-cache", no_argument, NULL, CLI_IMG_NO_CACHE }, \
+	{ "jobs", required_argument, NULL, CLI_IMG_JOBS }, \
+	{ "max-layer-size", required_argument, NULL, CLI_IMG_MAX_LAYER }, \
+	{ "zlib", no_argument, NULL, CLI_IMG_ZLIB }, \
+	{ "retries", required_argument, NULL, CLI_IMG_RETRIES }, \
+	{ "timeout", required_argument, NULL, CLI_IMG_TIMEOUT }
+
+/* Their lines for a command's --help. */
+extern const char cli_image_usage[];
+
+/* Defaults: cache limit 10G, everything else the library's. */
+void cli_image_args_init(cli_image_args *a);
+
+/* Take option c (a CLI_IMG_* value) with its argument: 0; a bad value is
+ * RV_EXIT_USAGE after a message naming it. */
+int cli_image_args_option(cli_image_args *a, const char *cmd, int c, const char *arg);
+
+/* Create the registry client (*reg) and fetch ref (*img) with a's
+ * options (the default cache directory unless --no-cache); the caller
+ * sets a->io.paths and a->io.packages first. RV_EXIT_OK, or RV_EXIT_FAIL
+ * after the message. The caller frees both. */
+int cli_image_fetch(rv_registry **reg, rv_image **img, cli_image_args *a,
+	const char *cmd, const char *ref);
+
+/* The --stats line of a fetch on stderr. */
+void cli_image_stats(const char *cmd, rv_registry *reg, const rv_image *img);
+
+void cli_image_args_dispose(cli_image_args *a);
 
 #endif

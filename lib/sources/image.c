@@ -11,13 +11,14 @@
 #include "sources/registry.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/sha256.h"
 #include "util/banned.h"
 
 #define CONFIG_MAX (16u << 20)
 #define MAX_LAYERS 1000
 #define JOBS_DEFAULT 2
 #define JOBS_MAX 16
-#define IMAGE_CACHE_MAX (512u << 20)
+#define IMAGE_CACHE_MAX ((size_t)RV_CACHE_ENTRY_MAX)
 
 #define desc rv_image_desc
 
@@ -233,6 +234,11 @@ struct job {
 	char errmsg[1024];
 	size_t cached;
 	uint64_t tar_bytes;
+	/* package databases captured by the finished layers, in all; past
+	 * db_cap every layer's are dropped (fail records), so memory stays
+	 * bounded and the outcome does not depend on the order */
+	uint64_t db_total, db_cap;
+	int db_over;
 };
 
 static int blob_src(void *ctx, void *buf, size_t len, size_t *got)
@@ -287,6 +293,15 @@ cleanup:
 	return rc;
 }
 
+static int drop_db(rv_layers_list *l, uint64_t cap)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "package databases of the image over the limit of %llu bytes",
+		(unsigned long long)cap);
+	return rv_layers_list_drop_db(l, why);
+}
+
 static void *worker(void *arg)
 {
 	struct job *jb = arg;
@@ -299,7 +314,16 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&jb->lock);
 		if (i >= jb->n || jb->cancel)
 			break;
-		if ((rc = do_layer(jb, i)) < 0) {
+		if ((rc = do_layer(jb, i)) == 0 && jb->lopts.packages) {
+			pthread_mutex_lock(&jb->lock);
+			jb->db_total += rv_layers_list_db_bytes(jb->lists[i]);
+			if (jb->db_total > jb->db_cap)
+				jb->db_over = 1;
+			if (jb->db_over)
+				rc = drop_db(jb->lists[i], jb->db_cap);
+			pthread_mutex_unlock(&jb->lock);
+		}
+		if (rc < 0) {
 			pthread_mutex_lock(&jb->lock);
 			if (!jb->err) {
 				jb->err = rc;
@@ -345,23 +369,37 @@ static int run_layers(struct job *jb, int jobs)
 /* --- image cache -------------------------------------------------------- */
 
 /* Payload: "manifest-digest D\nconfig-digest D\nplatform P\n"
- * "layers N\ncompressed N\ntar N\nconfig LEN\n" <config> <canonical manifest> */
+ * "layers N\ncompressed N\ntar N\nconfig LEN\n"
+ * "dbset LEN SHA256HEX\n" (or "dbset - -\n" without packages)
+ * <config> <canonical dbset> <canonical manifest> */
 static int image_store(rv_cache *cache, const char *key, const rv_image *img, const rv_buf *cfg)
 {
-	rv_buf p = RV_BUF_INIT(IMAGE_CACHE_MAX);
+	rv_buf p = RV_BUF_INIT(IMAGE_CACHE_MAX), db = RV_BUF_INIT(IMAGE_CACHE_MAX);
+	unsigned char d[RV_SHA256_LEN];
+	char hex[RV_SHA256_HEX] = "-";
 	int rc;
 
+	if (img->dbset) {
+		if ((rc = rv_dbset_serialize(&db, img->dbset)) < 0 ||
+		    (rc = rv_sha256_buf(d, db.ptr ? db.ptr : "", db.len)) < 0)
+			goto cleanup;
+		rv_sha256_to_hex(hex, d);
+	}
 	if ((rc = rv_buf_printf(&p, "manifest-digest %s\nconfig-digest %s\nplatform %s\n"
 	    "layers %zu\ncompressed %llu\ntar %llu\nconfig %zu\n",
 	    img->manifest_digest, img->config_digest, img->platform, img->info.layers,
 	    (unsigned long long)img->info.compressed_bytes,
 	    (unsigned long long)img->info.tar_bytes, cfg->len)) < 0 ||
+	    (rc = img->dbset ? rv_buf_printf(&p, "dbset %zu %s\n", db.len, hex) :
+	     rv_buf_puts(&p, "dbset - -\n")) < 0 ||
 	    (rc = rv_buf_add(&p, cfg->ptr, cfg->len)) < 0 ||
+	    (rc = rv_buf_add(&p, db.ptr, db.len)) < 0 ||
 	    (rc = rv_manifest_serialize(&p, img->manifest)) < 0)
 		goto cleanup;
 	rc = rv_cache_put(cache, "images", key, p.ptr, p.len);
 cleanup:
 	rv_buf_dispose(&p);
+	rv_buf_dispose(&db);
 	return rc;
 }
 
@@ -389,14 +427,17 @@ static int set_labels(rv_image *img)
 }
 
 /* 1 on a usable hit (img filled), 0 on a miss. */
-static int image_load(rv_image *img, rv_cache *cache, const char *key)
+static int image_load(rv_image *img, rv_cache *cache, const char *key, int want_dbset)
 {
 	rv_buf p = RV_BUF_INIT(IMAGE_CACHE_MAX);
 	const char *s, *end;
-	char *v[7] = { NULL };
+	char *v[8] = { NULL };
 	static const char *const names[] = { "manifest-digest", "config-digest", "platform",
-		"layers", "compressed", "tar", "config" };
-	unsigned long long num[4];
+		"layers", "compressed", "tar", "config", "dbset" };
+	unsigned long long num[5];
+	unsigned char want[RV_SHA256_LEN], got[RV_SHA256_LEN];
+	const char *sp;
+	char *e;
 	int found = 0, rc, i;
 
 	if ((rc = rv_cache_get(cache, "images", key, &p, &found)) < 0 || !found)
@@ -404,25 +445,45 @@ static int image_load(rv_image *img, rv_cache *cache, const char *key)
 	found = 0;
 	s = p.ptr;
 	end = p.ptr + p.len;
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		if (!(v[i] = take_line(&s, end, names[i])))
 			goto cleanup;
 	for (i = 0; i < 4; i++) {
-		char *e;
+		if (v[3 + i][0] < '0' || v[3 + i][0] > '9')
+			goto cleanup;
 		num[i] = strtoull(v[3 + i], &e, 10);
 		if (*e)
 			goto cleanup;
 	}
-	if (num[3] > (unsigned long long)(end - s))
+	/* "dbset LEN HEX" or "dbset - -"; it must be what was asked for */
+	num[4] = 0;
+	if (!strcmp(v[7], "- -")) {
+		if (want_dbset)
+			goto cleanup;
+	} else {
+		if (!want_dbset || v[7][0] < '0' || v[7][0] > '9')
+			goto cleanup;
+		num[4] = strtoull(v[7], &e, 10);
+		sp = e;
+		if (*sp != ' ' || strlen(sp + 1) != 64 || rv_sha256_from_hex(want, sp + 1, 64) < 0)
+			goto cleanup;
+	}
+	if (num[3] > (unsigned long long)(end - s) ||
+	    num[4] > (unsigned long long)(end - s) - num[3])
 		goto cleanup;
 	if (!(img->config = json_loadb(s, (size_t)num[3], 0, NULL)))
 		goto cleanup;
 	s += num[3];
-	if (rv_manifest_parse(&img->manifest, s, (size_t)(end - s)) < 0) {
-		json_decref(img->config);
-		img->config = NULL;
-		goto cleanup;
+	if (want_dbset) {
+		/* checked twice: the digest the entry names, then every
+		 * record's own sha256 as rv_dbset_parse reads it */
+		if (rv_sha256_buf(got, s, (size_t)num[4]) < 0 || memcmp(got, want, sizeof(got)) ||
+		    rv_dbset_parse(&img->dbset, s, (size_t)num[4]) < 0)
+			goto bad;
+		s += num[4];
 	}
+	if (rv_manifest_parse(&img->manifest, s, (size_t)(end - s)) < 0)
+		goto bad;
 	img->manifest_digest = v[0];
 	img->config_digest = v[1];
 	img->platform = v[2];
@@ -433,8 +494,14 @@ static int image_load(rv_image *img, rv_cache *cache, const char *key)
 	img->info.image_cached = 1;
 	set_labels(img);
 	found = 1;
+	goto cleanup;
+bad:
+	json_decref(img->config);
+	img->config = NULL;
+	rv_dbset_free(img->dbset);
+	img->dbset = NULL;
 cleanup:
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 8; i++)
 		free(v[i]);
 	rv_buf_dispose(&p);
 	return rc < 0 ? rc : found;
@@ -453,7 +520,16 @@ void rv_image_free(rv_image *img)
 	free(img->platform);
 	json_decref(img->config);
 	rv_manifest_free(img->manifest);
+	rv_dbset_free(img->dbset);
 	free(img);
+}
+
+/* Package capture changes the change lists and adds a dbset: a key part
+ * of its own, with the caps that shape it. */
+static int packages_key(rv_buf *k)
+{
+	return rv_buf_printf(k, "packages 1 layer-cap %llu image-cap %llu\n",
+		(unsigned long long)RV_LAYERS_MAX_DB_LAYER, (unsigned long long)RV_LAYERS_MAX_DB_IMAGE);
 }
 
 static int build_filter_key(rv_buf *k, const rv_image_opts *o)
@@ -462,9 +538,11 @@ static int build_filter_key(rv_buf *k, const rv_image_opts *o)
 	int rc = RV_OK;
 
 	if (!o->npaths)
-		return rv_buf_puts(k, "paths /\n");
+		rc = rv_buf_puts(k, "paths /\n");
 	for (i = 0; i < o->npaths && rc >= 0; i++)
 		rc = rv_buf_printf(k, "path %s\n", o->paths[i]);
+	if (rc >= 0 && o->packages)
+		rc = packages_key(k);
 	return rc;
 }
 
@@ -557,7 +635,7 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 		if ((rc = rv_buf_printf(&ikey, "image %s\nplatform %s\n%s", ref.digest,
 		    opts.platform ? opts.platform : "-", fkey.ptr)) < 0)
 			goto cleanup;
-		if ((hit = image_load(img, cache, ikey.ptr)) < 0) {
+		if ((hit = image_load(img, cache, ikey.ptr, opts.packages)) < 0) {
 			rc = hit;
 			goto cleanup;
 		}
@@ -583,7 +661,7 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 		if ((rc = rv_buf_printf(&ikey, "image %s\nplatform %s\n%s", digest,
 		    opts.platform ? opts.platform : "-", fkey.ptr)) < 0)
 			goto cleanup;
-		if ((hit = image_load(img, cache, ikey.ptr)) < 0) {
+		if ((hit = image_load(img, cache, ikey.ptr, opts.packages)) < 0) {
 			rc = hit;
 			goto cleanup;
 		}
@@ -665,6 +743,7 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 		}
 		lo.max_inflated = opts.max_inflated;
 		lo.use_zlib = opts.use_zlib;
+		lo.packages = opts.packages;
 		for (i = 0; jb.lists && i < nlayers; i++)
 			rv_layers_list_free(jb.lists[i]);
 		free(jb.lists);
@@ -678,11 +757,14 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 		jb.n = nlayers;
 		jb.lopts = lo;
 		jb.lopts.cancel = &jb.cancel;
+		jb.db_cap = RV_LAYERS_MAX_DB_IMAGE;
 		rv_buf_reset(&fkey);
 		for (i = 0; i < lo.npaths; i++)
 			if ((rc = rv_buf_printf(&fkey, "path %s\n", lo.paths[i])) < 0)
 				goto cleanup;
 		if (!lo.npaths && (rc = rv_buf_puts(&fkey, "paths /\n")) < 0)
+			goto cleanup;
+		if (opts.packages && (rc = packages_key(&fkey)) < 0)
 			goto cleanup;
 		jb.filter_key = fkey.ptr;
 		pthread_mutex_init(&jb.lock, NULL);
@@ -721,6 +803,17 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 	}
 	if (ext && (rc = restrict_to(&img->manifest, &opts)) < 0)
 		goto cleanup;
+	if (opts.packages) {
+		/* a layer that finished before the total went over the cap
+		 * still has its contents */
+		for (i = 0; jb.db_over && i < nlayers; i++)
+			if ((rc = drop_db(jb.lists[i], jb.db_cap)) < 0)
+				goto cleanup;
+		if ((rc = rv_layers_fold_dbset(&img->dbset, jb.lists, nlayers, &jb.lopts)) < 0) {
+			rv_error_prefix(rc, "package databases of '%s'", refstr);
+			goto cleanup;
+		}
+	}
 	img->info.layers = nlayers;
 	img->info.layers_cached = jb.cached;
 	for (i = 0; i < nlayers; i++) {

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "core/dbset.h"
 #include "core/manifest.h"
 #include "sources/registry.h"
 
@@ -19,6 +20,10 @@
  * rules). With a cache, a layer already seen (same digest and paths) is not
  * fetched again, and an image already seen by digest (same platform and
  * paths) needs no request at all.
+ *
+ * With opts->packages the same single read of each layer also collects
+ * the image's package databases (sources/layers.h): img->dbset, the set a
+ * container started from the image has, cached with the rest.
  */
 
 typedef struct rv_image_opts {
@@ -37,6 +42,8 @@ typedef struct rv_image_opts {
 	uint64_t max_inflated;
 	/* Inflate gzip with zlib rather than igzip. */
 	int use_zlib;
+	/* Also collect the package databases into img->dbset. */
+	int packages;
 } rv_image_opts;
 
 typedef struct rv_image_info {
@@ -58,6 +65,7 @@ typedef struct rv_image {
 	/* From config.Labels, NULL when absent (point into config). */
 	const char *revision, *source, *created;
 	rv_manifest *manifest;  /* sorted, owned */
+	rv_dbset *dbset;        /* sorted, owned; NULL unless opts->packages */
 	rv_image_info info;
 } rv_image;
 

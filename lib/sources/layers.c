@@ -1,5 +1,6 @@
 /* layers.c - image layers (tar, gzip, zstd) streamed into change lists, folded into a manifest */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include <zstd.h>
 
 #include "sources/layers.h"
+#include "sources/sbom.h"
 #include "util/error.h"
 #include "util/sha256.h"
 #include "util/banned.h"
@@ -17,21 +19,37 @@
 #define IN_SIZE (256u * 1024)
 #define OUT_SIZE (256u * 1024)
 #define PATH_MAX_BYTES 4096u
-#define LIST_MAGIC "rv-layer-changes 1\n"
+/* Version 2 added the package database capture (OP_PLACE, OP_DB); a
+ * version 1 entry in a cache no longer parses and is fetched again. */
+#define LIST_MAGIC "rv-layer-changes 2\n"
 
-enum op_kind { OP_ENTRY = 1, OP_LINK, OP_WHITEOUT, OP_OPAQUE };
+/*
+ * OP_ENTRY    an entry under the requested paths (or a non-directory
+ *             above them), with its metadata
+ * OP_LINK     a hardlink: e.path -> link
+ * OP_WHITEOUT e.path and all below it go; OP_OPAQUE: all below e.path go
+ * OP_PLACE    (packages) any other entry, path and e.type only: what can
+ *             replace a package database or a directory holding one
+ * OP_DB       (packages) a package database at e.path: data (e.size
+ *             bytes) or, when link is set, why it was not captured
+ *             (e.size is then the size the header gave)
+ */
+enum op_kind { OP_ENTRY = 1, OP_LINK, OP_WHITEOUT, OP_OPAQUE, OP_PLACE, OP_DB };
 
 struct op {
 	unsigned char kind;
 	rv_manifest_entry e;  /* e.path owned */
-	char *link;           /* OP_LINK: target path, owned */
+	char *link;           /* OP_LINK: target path; OP_DB: fail message; owned */
 	size_t link_len;
+	unsigned char *data;  /* OP_DB: captured contents, owned (NULL if empty) */
 };
 
 struct rv_layers_list {
 	struct op *ops;
 	size_t n, cap;
 	uint64_t tar_bytes;
+	int packages;         /* read with opts->packages */
+	uint64_t db_bytes;    /* sum of captured contents */
 };
 
 int rv_layers_compression_of(rv_layers_compression *out, const char *mt)
@@ -64,6 +82,7 @@ void rv_layers_list_free(rv_layers_list *l)
 	for (i = 0; i < l->n; i++) {
 		free(l->ops[i].e.path);
 		free(l->ops[i].link);
+		free(l->ops[i].data);
 	}
 	free(l->ops);
 	free(l);
@@ -77,6 +96,43 @@ uint64_t rv_layers_list_tar_bytes(const rv_layers_list *l)
 size_t rv_layers_list_count(const rv_layers_list *l)
 {
 	return l->n;
+}
+
+uint64_t rv_layers_list_db_bytes(const rv_layers_list *l)
+{
+	return l->db_bytes;
+}
+
+static char *memdup0(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+int rv_layers_list_drop_db(rv_layers_list *l, const char *why)
+{
+	size_t i, n = strlen(why);
+
+	for (i = 0; i < l->n; i++) {
+		struct op *o = &l->ops[i];
+		char *m;
+
+		if (o->kind != OP_DB || o->link)
+			continue;
+		if (!(m = memdup0(why, n)))
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		free(o->data);
+		o->data = NULL;
+		o->link = m;
+		o->link_len = n;
+	}
+	l->db_bytes = 0;
+	return RV_OK;
 }
 
 /* Append an op; takes ownership of path and link (freed on failure). */
@@ -105,6 +161,34 @@ static int list_push(rv_layers_list *l, unsigned char kind, const rv_manifest_en
 	o->e.path_len = path_len;
 	o->link = link;
 	o->link_len = link_len;
+	o->data = NULL;
+	return RV_OK;
+}
+
+/* Append an OP_DB for path (copied): data (owned, size bytes) or, with
+ * why set (copied), a fail record for a file of that size. */
+static int push_db(rv_layers_list *l, const char *path, size_t len,
+	unsigned char *data, uint64_t size, const char *why)
+{
+	rv_manifest_entry e;
+	char *p = memdup0(path, len), *w = NULL;
+	int rc;
+
+	if (!p || (why && !(w = memdup0(why, strlen(why))))) {
+		free(p);
+		free(data);
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	}
+	memset(&e, 0, sizeof(e));
+	e.type = RV_FT_FILE;
+	e.size = size;
+	if ((rc = list_push(l, OP_DB, &e, p, len, w, w ? strlen(w) : 0)) < 0) {
+		free(data);
+		return rc;
+	}
+	l->ops[l->n - 1].data = data;
+	if (!why)
+		l->db_bytes += size;
 	return RV_OK;
 }
 
@@ -391,7 +475,10 @@ static int reader_init(struct reader *r, rv_layers_compression c,
 
 /* --- reading a layer ---------------------------------------------------- */
 
-static int hash_data(struct archive *a, struct reader *r, rv_manifest_entry *e, uint64_t size)
+/* Hash the current entry's data (size bytes from the header) into e;
+ * with cap (size bytes, zeroed), copy the contents there too. */
+static int hash_data(struct archive *a, struct reader *r, rv_manifest_entry *e, uint64_t size,
+	unsigned char *cap)
 {
 	rv_sha256 h = { NULL };
 	static const unsigned char zeros[4096];
@@ -436,6 +523,8 @@ static int hash_data(struct archive *a, struct reader *r, rv_manifest_entry *e, 
 		}
 		if ((rc = rv_sha256_update(&h, buf, len)) < 0)
 			goto cleanup;
+		if (cap && len)
+			memcpy(cap + off, buf, len); /* off + len <= size: checked above */
 		pos += len;
 	}
 	while (pos < size) {
@@ -457,15 +546,52 @@ cleanup:
 	return rc;
 }
 
+/* Capture the data of the regular file at path (a package database of
+ * at most max bytes) into an OP_DB, hashing it into e when hash is set.
+ * Too large for its kind or for the layer's cap: a fail record (and the
+ * data is hashed or skipped as without capture). */
+static int capture(rv_layers_list *l, struct archive *a, struct reader *r,
+	rv_manifest_entry *e, const char *path, size_t path_len, size_t max,
+	const rv_layers_opts *opts, int hash)
+{
+	uint64_t layer_cap = opts->max_db_layer ? opts->max_db_layer : RV_LAYERS_MAX_DB_LAYER;
+	unsigned char *data = NULL;
+	char why[128];
+	int rc;
+
+	if (e->size > max || l->db_bytes + e->size > layer_cap) {
+		if (e->size > max)
+			snprintf(why, sizeof(why), "larger than the limit of %zu bytes", max);
+		else
+			snprintf(why, sizeof(why), "package databases of the layer over the limit "
+				"of %llu bytes", (unsigned long long)layer_cap);
+		if (hash && (rc = hash_data(a, r, e, e->size, NULL)) < 0)
+			return rc;
+		return push_db(l, path, path_len, NULL, e->size, why);
+	}
+	if (e->size && !(data = calloc(1, (size_t)e->size)))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	e->path = (char *)path;
+	rc = hash_data(a, r, e, e->size, data);
+	e->path = NULL;
+	if (rc < 0) {
+		free(data);
+		return rc;
+	}
+	return push_db(l, path, path_len, data, e->size, NULL);
+}
+
 static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 	const rv_layers_opts *opts)
 {
 	struct archive_entry *ae;
 	rv_manifest_entry e;
 	char *path = NULL, *link = NULL;
-	size_t path_len, link_len;
+	size_t path_len, link_len, max;
 	const char *name, *base;
-	int ret, rc = RV_OK;
+	int pk = opts && opts->packages;
+	int ret, rc = RV_OK, scoped, kept;
+	rv_sbom_kind want;
 
 	for (;;) {
 		ret = archive_read_next_header(a, &ae);
@@ -488,7 +614,8 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 				dl = 1; /* parent is "/" */
 			if (!strcmp(base, ".wh..wh..opq")) {
 				path[dl] = '\0';
-				if (in_scope(opts, path, dl) || above_scope(opts, path, dl)) {
+				/* with packages, every marker: a database can be anywhere */
+				if (pk || in_scope(opts, path, dl) || above_scope(opts, path, dl)) {
 					rc = list_push(l, OP_OPAQUE, NULL, path, dl, NULL, 0);
 					path = NULL;
 					if (rc < 0)
@@ -509,7 +636,7 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 					rc = rv_error_set(RV_EFORMAT, "tar whiteout '%.300s' names '.' or '..'", name);
 					goto cleanup;
 				}
-				if (in_scope(opts, t, tl) || above_scope(opts, t, tl)) {
+				if (pk || in_scope(opts, t, tl) || above_scope(opts, t, tl)) {
 					rc = list_push(l, OP_WHITEOUT, NULL, t, tl, NULL, 0);
 					if (rc < 0)
 						goto cleanup;
@@ -521,11 +648,14 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 			path = NULL;
 			continue;
 		}
-		if (!in_scope(opts, path, path_len) && !above_scope(opts, path, path_len)) {
+		scoped = in_scope(opts, path, path_len);
+		kept = scoped || above_scope(opts, path, path_len);
+		if (!kept && !pk) {
 			free(path);
 			path = NULL;
 			continue;
 		}
+		want = pk ? rv_sbom_wants(path, path_len, &max) : RV_SBOM_NONE;
 		e.mode = (uint32_t)archive_entry_mode(ae) & 07777;
 		if (archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > 0xffffffffLL ||
 		    archive_entry_gid(ae) < 0 || archive_entry_gid(ae) > 0xffffffffLL) {
@@ -535,6 +665,8 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 		e.uid = (uint32_t)archive_entry_uid(ae);
 		e.gid = (uint32_t)archive_entry_gid(ae);
 		if (archive_entry_hardlink(ae)) {
+			/* kept out of the paths too with packages: the fold
+			 * resolves a hardlink to a database like any other */
 			if ((rc = norm_path(&link, &link_len, archive_entry_hardlink(ae), "hardlink target")) < 0)
 				goto cleanup;
 			rc = list_push(l, OP_LINK, &e, path, path_len, link, link_len);
@@ -551,9 +683,13 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 				goto cleanup;
 			}
 			e.size = (uint64_t)archive_entry_size(ae);
-			if (in_scope(opts, path, path_len)) {
+			if (want != RV_SBOM_NONE) {
+				/* the OP_DB goes right after the entry: moved below */
+				if ((rc = capture(l, a, r, &e, path, path_len, max, opts, scoped)) < 0)
+					goto cleanup;
+			} else if (scoped) {
 				e.path = path;
-				rc = hash_data(a, r, &e, e.size);
+				rc = hash_data(a, r, &e, e.size, NULL);
 				e.path = NULL;
 				if (rc < 0)
 					goto cleanup;
@@ -593,10 +729,36 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 			rc = rv_error_set(RV_EFORMAT, "tar entry '%.300s' has an unknown type", name);
 			goto cleanup;
 		}
-		rc = list_push(l, OP_ENTRY, &e, path, path_len, NULL, 0);
+		if (kept) {
+			rc = list_push(l, OP_ENTRY, &e, path, path_len, NULL, 0);
+			path = NULL;
+			if (rc < 0)
+				goto cleanup;
+			if (e.type == RV_FT_FILE && want != RV_SBOM_NONE) {
+				/* capture() appended the OP_DB before the entry:
+				 * swap them, so the entry comes first */
+				struct op tmp = l->ops[l->n - 1];
+
+				l->ops[l->n - 1] = l->ops[l->n - 2];
+				l->ops[l->n - 2] = tmp;
+			}
+		} else if (e.type != RV_FT_FILE || want == RV_SBOM_NONE) {
+			/* packages, outside the paths: where it is and what it
+			 * is, all a non-directory needs to hide what was below
+			 * it (and a directory, to replace a database file) */
+			if (e.type != RV_FT_DIR || want != RV_SBOM_NONE) {
+				rv_manifest_entry pe;
+
+				memset(&pe, 0, sizeof(pe));
+				pe.type = e.type;
+				rc = list_push(l, OP_PLACE, &pe, path, path_len, NULL, 0);
+				path = NULL;
+				if (rc < 0)
+					goto cleanup;
+			}
+		}
+		free(path); /* a database outside the paths: its OP_DB says it */
 		path = NULL;
-		if (rc < 0)
-			goto cleanup;
 	}
 cleanup:
 	free(path);
@@ -641,6 +803,7 @@ int rv_layers_read(rv_layers_list **out, rv_layers_compression c,
 	if ((rc = drain(&r)) < 0)
 		goto cleanup;
 	l->tar_bytes = r.total_out;
+	l->packages = opts && opts->packages;
 	*out = l;
 	l = NULL;
 cleanup:
@@ -666,27 +829,61 @@ static int put_u64(rv_buf *b, uint64_t v)
 	return rc < 0 ? rc : put_u32(b, (uint32_t)v);
 }
 
+static int put_path(rv_buf *b, const char *p, size_t n)
+{
+	int rc = put_u32(b, (uint32_t)n);
+
+	return rc < 0 || !n ? rc : rv_buf_add(b, p, n);
+}
+
+/*
+ * LIST_MAGIC, u64 tar bytes, u32 flags (1: packages), u64 op count, then
+ * per op (big-endian numbers; a path is u32 length + bytes):
+ *   ENTRY, LINK, WHITEOUT, OPAQUE: kind, type, elf, has_digest (bytes),
+ *     u32 mode, uid, gid, u64 size, 32-byte digest, path, link path
+ *     (length 0 but for LINK)
+ *   PLACE: kind, type, path
+ *   DB:    kind, failed (0/1), u64 size, path, then the size bytes of
+ *          contents, or (failed) u32 length + the message
+ */
 int rv_layers_list_serialize(rv_buf *out, const rv_layers_list *l)
 {
 	size_t i;
 	int rc;
 
 	if ((rc = rv_buf_puts(out, LIST_MAGIC)) < 0 || (rc = put_u64(out, l->tar_bytes)) < 0 ||
-	    (rc = put_u64(out, l->n)) < 0)
+	    (rc = put_u32(out, l->packages ? 1 : 0)) < 0 || (rc = put_u64(out, l->n)) < 0)
 		return rc;
 	for (i = 0; i < l->n; i++) {
 		const struct op *o = &l->ops[i];
 		unsigned char fl[4] = { o->kind, (unsigned char)o->e.type,
 			(unsigned char)(o->e.elf ? 1 : 0), (unsigned char)(o->e.has_digest ? 1 : 0) };
 
+		if (o->kind == OP_PLACE) {
+			if ((rc = rv_buf_add(out, fl, 2)) < 0 ||
+			    (rc = put_path(out, o->e.path, o->e.path_len)) < 0)
+				return rc;
+			continue;
+		}
+		if (o->kind == OP_DB) {
+			fl[1] = o->link ? 1 : 0;
+			if ((rc = rv_buf_add(out, fl, 2)) < 0 || (rc = put_u64(out, o->e.size)) < 0 ||
+			    (rc = put_path(out, o->e.path, o->e.path_len)) < 0)
+				return rc;
+			if (o->link)
+				rc = put_path(out, o->link, o->link_len);
+			else if (o->e.size)
+				rc = rv_buf_add(out, o->data, (size_t)o->e.size);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if ((rc = rv_buf_add(out, fl, 4)) < 0 || (rc = put_u32(out, o->e.mode)) < 0 ||
 		    (rc = put_u32(out, o->e.uid)) < 0 || (rc = put_u32(out, o->e.gid)) < 0 ||
 		    (rc = put_u64(out, o->e.size)) < 0 ||
 		    (rc = rv_buf_add(out, o->e.digest, RV_SHA256_LEN)) < 0 ||
-		    (rc = put_u32(out, (uint32_t)o->e.path_len)) < 0 ||
-		    (rc = rv_buf_add(out, o->e.path, o->e.path_len)) < 0 ||
-		    (rc = put_u32(out, (uint32_t)o->link_len)) < 0 ||
-		    (o->link_len && (rc = rv_buf_add(out, o->link, o->link_len)) < 0))
+		    (rc = put_path(out, o->e.path, o->e.path_len)) < 0 ||
+		    (rc = put_path(out, o->link, o->link_len)) < 0)
 			return rc;
 	}
 	return RV_OK;
@@ -751,24 +948,94 @@ static int get_path(struct cursor *c, char **out, size_t *len, int allow_empty)
 	return RV_OK;
 }
 
+/* A fail message as core/dbset.h allows it: 1 to RV_DBSET_MAX_MESSAGE
+ * printable ASCII bytes, no space at either end. */
+static int get_message(struct cursor *c, char **out, size_t *len)
+{
+	uint32_t n, i;
+
+	*out = NULL;
+	if (get_u32(c, &n) < 0 || !n || n > RV_DBSET_MAX_MESSAGE || c->left < n ||
+	    c->p[0] == ' ' || c->p[n - 1] == ' ')
+		return RV_EFORMAT;
+	for (i = 0; i < n; i++)
+		if (c->p[i] < 0x20 || c->p[i] > 0x7e)
+			return RV_EFORMAT;
+	if (!(*out = memdup0((const char *)c->p, n)))
+		return RV_ENOMEM;
+	*len = n;
+	c->p += n;
+	c->left -= n;
+	return RV_OK;
+}
+
+/* One OP_DB after its kind byte. */
+static int parse_db(rv_layers_list *l, struct cursor *c)
+{
+	unsigned char failed;
+	uint64_t size;
+	size_t pl = 0, ml = 0, max;
+	char *path = NULL, *msg = NULL;
+	unsigned char *data = NULL;
+	int rc;
+
+	if (get_bytes(c, &failed, 1) < 0 || failed > 1 || get_u64(c, &size) < 0)
+		return RV_EFORMAT;
+	if ((rc = get_path(c, &path, &pl, 0)) < 0)
+		return rc;
+	if (rv_sbom_wants(path, pl, &max) == RV_SBOM_NONE) {
+		rc = RV_EFORMAT;
+		goto fail;
+	}
+	if (failed) {
+		if ((rc = get_message(c, &msg, &ml)) < 0)
+			goto fail;
+	} else {
+		if (size > max || size > c->left) {
+			rc = RV_EFORMAT;
+			goto fail;
+		}
+		if (size && !(data = malloc((size_t)size))) {
+			rc = RV_ENOMEM;
+			goto fail;
+		}
+		if (size)
+			memcpy(data, c->p, (size_t)size);
+		c->p += size;
+		c->left -= (size_t)size;
+	}
+	rc = push_db(l, path, pl, data, size, msg);
+	free(path);
+	free(msg);
+	return rc < 0 ? (rc == RV_ENOMEM ? RV_ENOMEM : RV_EFORMAT) : RV_OK;
+fail:
+	free(path);
+	free(msg);
+	free(data);
+	return rc;
+}
+
 int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len)
 {
 	struct cursor c = { data, len };
 	rv_layers_list *l = NULL;
 	uint64_t count, i;
+	uint32_t flags;
 	char magic[sizeof(LIST_MAGIC) - 1];
 	int rc = RV_OK;
 
 	*out = NULL;
 	if (get_bytes(&c, magic, sizeof(magic)) < 0 || memcmp(magic, LIST_MAGIC, sizeof(magic)))
-		return rv_error_set(RV_EFORMAT, "not a layer change list");
+		return rv_error_set(RV_EFORMAT, "not a layer change list (version 2)");
 	if (!(l = calloc(1, sizeof(*l))))
 		return rv_error_set(RV_ENOMEM, "out of memory");
-	if (get_u64(&c, &l->tar_bytes) < 0 || get_u64(&c, &count) < 0 ||
-	    count > len / 60) {
+	/* the smallest op (PLACE of "/") takes 7 bytes */
+	if (get_u64(&c, &l->tar_bytes) < 0 || get_u32(&c, &flags) < 0 || flags > 1 ||
+	    get_u64(&c, &count) < 0 || count > len / 7) {
 		rc = RV_EFORMAT;
 		goto cleanup;
 	}
+	l->packages = (int)flags;
 	for (i = 0; i < count; i++) {
 		unsigned char fl[4];
 		rv_manifest_entry e;
@@ -776,7 +1043,31 @@ int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len)
 		size_t pl = 0, ll = 0;
 
 		memset(&e, 0, sizeof(e));
-		if (get_bytes(&c, fl, 4) < 0 || get_u32(&c, &e.mode) < 0 || get_u32(&c, &e.uid) < 0 ||
+		if (get_bytes(&c, fl, 1) < 0) {
+			rc = RV_EFORMAT;
+			goto cleanup;
+		}
+		if ((fl[0] == OP_PLACE || fl[0] == OP_DB) && !l->packages) {
+			rc = RV_EFORMAT;
+			goto cleanup;
+		}
+		if (fl[0] == OP_DB) {
+			if ((rc = parse_db(l, &c)) < 0)
+				goto cleanup;
+			continue;
+		}
+		if (fl[0] == OP_PLACE) {
+			if (get_bytes(&c, fl + 1, 1) < 0 || fl[1] > RV_FT_MOUNT) {
+				rc = RV_EFORMAT;
+				goto cleanup;
+			}
+			e.type = (rv_ftype)fl[1];
+			if ((rc = get_path(&c, &path, &pl, 0)) < 0 ||
+			    (rc = list_push(l, OP_PLACE, &e, path, pl, NULL, 0)) < 0)
+				goto cleanup;
+			continue;
+		}
+		if (get_bytes(&c, fl + 1, 3) < 0 || get_u32(&c, &e.mode) < 0 || get_u32(&c, &e.uid) < 0 ||
 		    get_u32(&c, &e.gid) < 0 || get_u64(&c, &e.size) < 0 ||
 		    get_bytes(&c, e.digest, RV_SHA256_LEN) < 0) {
 			rc = RV_EFORMAT;
@@ -1015,8 +1306,9 @@ static int apply_entry(struct tree *t, const rv_layers_opts *o, const rv_manifes
 	int rc;
 
 	if (!in_scope(o, path, n)) {
-		/* an ancestor of a root: a non-directory hides the root */
-		if (e->type != RV_FT_DIR)
+		/* an ancestor of a root: a non-directory hides the root
+		 * (below any other path outside them, nothing is kept) */
+		if (e->type != RV_FT_DIR && above_scope(o, path, n))
 			tree_remove_below(t, path, n);
 		return RV_OK;
 	}
@@ -1130,6 +1422,370 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 cleanup:
 	rv_manifest_free(m);
 	tree_dispose(&t);
+	return rc;
+}
+
+/* --- folding package databases ----------------------------------------- */
+
+/* A string-keyed open-addressing map to a long (keys copied). */
+struct smap {
+	char **keys;       /* NULL empty, TOMB deleted */
+	size_t *lens;
+	long *vals;
+	size_t nslots, used;
+};
+
+static char smap_tomb;
+#define TOMB (&smap_tomb)
+
+static void smap_dispose(struct smap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nslots; i++)
+		if (m->keys[i] && m->keys[i] != TOMB)
+			free(m->keys[i]);
+	free(m->keys);
+	free(m->lens);
+	free(m->vals);
+}
+
+/* The slot of key, or (not there) where it would go. */
+static size_t smap_slot(const struct smap *m, const char *k, size_t n, int *found)
+{
+	size_t i, mask = m->nslots - 1, tomb = (size_t)-1;
+
+	for (i = hash_path(k, n) & mask;; i = (i + 1) & mask) {
+		if (!m->keys[i]) {
+			*found = 0;
+			return tomb != (size_t)-1 ? tomb : i;
+		}
+		if (m->keys[i] == TOMB) {
+			if (tomb == (size_t)-1)
+				tomb = i;
+			continue;
+		}
+		if (m->lens[i] == n && !memcmp(m->keys[i], k, n)) {
+			*found = 1;
+			return i;
+		}
+	}
+}
+
+static long *smap_get(const struct smap *m, const char *k, size_t n)
+{
+	int found;
+	size_t i;
+
+	if (!m->nslots)
+		return NULL;
+	i = smap_slot(m, k, n, &found);
+	return found ? &m->vals[i] : NULL;
+}
+
+static int smap_grow(struct smap *m)
+{
+	struct smap g;
+	size_t i, j;
+	int found;
+
+	memset(&g, 0, sizeof(g));
+	g.nslots = m->nslots ? m->nslots * 2 : 64;
+	if (!(g.keys = calloc(g.nslots, sizeof(*g.keys))) || !(g.lens = calloc(g.nslots, sizeof(*g.lens))) ||
+	    !(g.vals = calloc(g.nslots, sizeof(*g.vals)))) {
+		smap_dispose(&g);
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < m->nslots; i++) {
+		if (!m->keys[i] || m->keys[i] == TOMB)
+			continue;
+		j = smap_slot(&g, m->keys[i], m->lens[i], &found);
+		g.keys[j] = m->keys[i];
+		g.lens[j] = m->lens[i];
+		g.vals[j] = m->vals[i];
+		g.used++;
+	}
+	free(m->keys);
+	free(m->lens);
+	free(m->vals);
+	*m = g;
+	return RV_OK;
+}
+
+/* The value of key, created as 0 when absent. */
+static int smap_ref(long **out, struct smap *m, const char *k, size_t n)
+{
+	size_t i;
+	int found, rc;
+
+	if ((m->used + 1) * 2 > m->nslots && (rc = smap_grow(m)) < 0)
+		return rc;
+	i = smap_slot(m, k, n, &found);
+	if (!found) {
+		if (!(m->keys[i] = memdup0(k, n)))
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		m->lens[i] = n;
+		m->vals[i] = 0;
+		m->used++; /* tombstones count as used until the next grow */
+	}
+	*out = &m->vals[i];
+	return RV_OK;
+}
+
+static void smap_del(struct smap *m, const char *k, size_t n)
+{
+	int found;
+	size_t i;
+
+	if (!m->nslots)
+		return;
+	i = smap_slot(m, k, n, &found);
+	if (found) {
+		free(m->keys[i]);
+		m->keys[i] = TOMB;
+	}
+}
+
+/* A package database in the folded image: contents borrowed from a list
+ * (or another record), or why not (owned). */
+struct rec {
+	const char *path;     /* borrowed from the op */
+	size_t len;
+	const unsigned char *data;
+	uint64_t size;
+	char *why;
+	int dead;
+};
+
+struct dbfold {
+	struct rec *recs;
+	size_t n, cap, live;
+	struct smap at;       /* path -> index of its live record */
+	struct smap below;    /* directory -> live records strictly below it */
+};
+
+static void dbfold_dispose(struct dbfold *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->recs[i].why);
+	free(f->recs);
+	smap_dispose(&f->at);
+	smap_dispose(&f->below);
+}
+
+/* Add d to the count of every proper ancestor of path. */
+static int count_ancestors(struct dbfold *f, const char *path, size_t len, long d)
+{
+	size_t k;
+	long *v;
+	int rc;
+
+	for (k = len; k > 0; k--) {
+		if (path[k - 1] != '/' || k - 1 == len - 1)
+			continue;
+		/* the ancestor is path[0, k-1), or "/" for k == 1 */
+		if ((rc = smap_ref(&v, &f->below, path, k == 1 ? 1 : k - 1)) < 0)
+			return rc;
+		*v += d;
+	}
+	return RV_OK;
+}
+
+static int rec_kill(struct dbfold *f, size_t i)
+{
+	struct rec *r = &f->recs[i];
+
+	if (r->dead)
+		return RV_OK;
+	r->dead = 1;
+	f->live--;
+	smap_del(&f->at, r->path, r->len);
+	return count_ancestors(f, r->path, r->len, -1);
+}
+
+static int kill_at(struct dbfold *f, const char *p, size_t n)
+{
+	long *v = smap_get(&f->at, p, n);
+
+	return v ? rec_kill(f, (size_t)*v) : RV_OK;
+}
+
+static int kill_below(struct dbfold *f, const char *p, size_t n)
+{
+	long *v = smap_get(&f->below, p, n);
+	size_t i;
+	int rc;
+
+	if (!v || *v <= 0)
+		return RV_OK;
+	for (i = 0; i < f->n; i++)
+		if (!f->recs[i].dead && strictly_under(f->recs[i].path, f->recs[i].len, p, n) &&
+		    (rc = rec_kill(f, i)) < 0)
+			return rc;
+	return RV_OK;
+}
+
+/* The database at p is now data (size bytes), or failed with why (copied). */
+static int rec_set(struct dbfold *f, const char *p, size_t n, const unsigned char *data,
+	uint64_t size, const char *why)
+{
+	struct rec *r;
+	long *v;
+	int rc;
+
+	if ((rc = kill_at(f, p, n)) < 0)
+		return rc;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 64;
+		void *np = realloc(f->recs, cap * sizeof(*f->recs));
+
+		if (!np)
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		f->recs = np;
+		f->cap = cap;
+	}
+	r = &f->recs[f->n];
+	memset(r, 0, sizeof(*r));
+	r->path = p;
+	r->len = n;
+	r->data = data;
+	r->size = size;
+	if (why && !(r->why = memdup0(why, strlen(why))))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	if ((rc = smap_ref(&v, &f->at, p, n)) < 0) {
+		free(r->why);
+		return rc;
+	}
+	*v = (long)f->n++;
+	f->live++;
+	return count_ancestors(f, p, n, 1);
+}
+
+/* A hardlink at p (a wanted path, cap max) to target t. */
+static int link_db(struct dbfold *f, const char *p, size_t n, size_t max, const char *t, size_t tl)
+{
+	long *v = smap_get(&f->at, t, tl);
+	const struct rec *r = v ? &f->recs[*v] : NULL;
+	char why[RV_DBSET_MAX_MESSAGE];
+
+	if (r && r->size > max) {
+		snprintf(why, sizeof(why), "larger than the limit of %zu bytes", max);
+		return rec_set(f, p, n, NULL, r->size, why);
+	}
+	if (r && !r->why)
+		return rec_set(f, p, n, r->data, r->size, NULL);
+	snprintf(why, sizeof(why), "hardlink to '%.300s', whose contents were not captured", t);
+	return rec_set(f, p, n, NULL, r ? r->size : 0, why);
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct rec *x = *(const struct rec *const *)a, *y = *(const struct rec *const *)b;
+	int c = memcmp(x->path, y->path, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n,
+	const rv_layers_opts *opts)
+{
+	uint64_t cap = opts && opts->max_db_image ? opts->max_db_image : RV_LAYERS_MAX_DB_IMAGE;
+	uint64_t total = 0;
+	struct dbfold f;
+	struct rec **sorted = NULL;
+	rv_dbset *set = NULL;
+	size_t i, j, k, max;
+	char why[128];
+	int rc = RV_OK;
+
+	*out = NULL;
+	memset(&f, 0, sizeof(f));
+	for (i = 0; i < n; i++)
+		if (!layers[i]->packages)
+			return rv_error_set(RV_EINVAL, "layer %zu was read without package capture", i + 1);
+	for (i = 0; i < n; i++) {
+		const rv_layers_list *l = layers[i];
+
+		for (j = 0; j < l->n && rc >= 0; j++) {
+			const struct op *op = &l->ops[j];
+
+			if (op->kind == OP_WHITEOUT) {
+				if ((rc = kill_at(&f, op->e.path, op->e.path_len)) >= 0)
+					rc = kill_below(&f, op->e.path, op->e.path_len);
+			} else if (op->kind == OP_OPAQUE) {
+				rc = kill_below(&f, op->e.path, op->e.path_len);
+			}
+		}
+		for (j = 0; j < l->n && rc >= 0; j++) {
+			const struct op *op = &l->ops[j];
+			const char *p = op->e.path;
+			size_t pl = op->e.path_len;
+
+			switch (op->kind) {
+			case OP_ENTRY:
+			case OP_PLACE:
+				if (op->e.type != RV_FT_DIR && (rc = kill_below(&f, p, pl)) < 0)
+					break;
+				/* a wanted regular file: its OP_DB follows */
+				if (op->e.type != RV_FT_FILE || rv_sbom_wants(p, pl, NULL) == RV_SBOM_NONE)
+					rc = kill_at(&f, p, pl);
+				break;
+			case OP_DB:
+				if ((rc = kill_below(&f, p, pl)) >= 0)
+					rc = rec_set(&f, p, pl, op->data, op->e.size, op->link);
+				break;
+			case OP_LINK:
+				if ((rc = kill_below(&f, p, pl)) < 0)
+					break;
+				if (rv_sbom_wants(p, pl, &max) != RV_SBOM_NONE)
+					rc = link_db(&f, p, pl, max, op->link, op->link_len);
+				else
+					rc = kill_at(&f, p, pl);
+				break;
+			default:
+				break;
+			}
+		}
+		if (rc < 0)
+			goto cleanup;
+	}
+	if ((rc = rv_dbset_new(&set)) < 0)
+		goto cleanup;
+	if (f.live && !(sorted = malloc(f.live * sizeof(*sorted)))) {
+		rc = rv_error_set(RV_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = k = 0; i < f.n; i++)
+		if (!f.recs[i].dead)
+			sorted[k++] = &f.recs[i];
+	if (k)
+		qsort(sorted, k, sizeof(*sorted), rec_cmp);
+	snprintf(why, sizeof(why), "package databases of the image over the limit of %llu bytes",
+		(unsigned long long)cap);
+	for (i = 0; i < k; i++) {
+		const struct rec *r = sorted[i];
+
+		if (r->why)
+			rc = rv_dbset_add_failed(set, r->path, r->len, r->why);
+		else if (r->size > cap - total || r->size > SIZE_MAX)
+			rc = rv_dbset_add_failed(set, r->path, r->len, why);
+		else {
+			total += r->size;
+			rc = rv_dbset_add(set, r->path, r->len, r->data, (size_t)r->size);
+		}
+		if (rc < 0)
+			goto cleanup;
+	}
+	if ((rc = rv_dbset_sort(set)) < 0)
+		goto cleanup;
+	*out = set;
+	set = NULL;
+cleanup:
+	free(sorted);
+	rv_dbset_free(set);
+	dbfold_dispose(&f);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dbset.h"
 #include "core/manifest.h"
 #include "util/buf.h"
 
@@ -28,6 +29,14 @@
  *
  * Tar paths lose a leading "./", "." components and trailing slashes; an
  * absolute path or a ".." component is RV_EFORMAT naming the path.
+ *
+ * With opts->packages, the same single read also captures the package
+ * databases (core/dbset.h): the whole contents of every regular file,
+ * anywhere in the layer (not only under opts->paths), for which
+ * rv_sbom_wants() is true, capped at that kind's size, plus what can hide
+ * such a file in a lower layer (every whiteout and opaque marker, and the
+ * path of every non-directory). rv_layers_fold_dbset folds them, with the
+ * same rules, into the set a container started from the image has.
  */
 
 typedef enum rv_layers_compression {
@@ -54,9 +63,18 @@ typedef struct rv_layers_opts {
 	int use_zlib;
 	/* Checked between reads; non-zero stops the read with "cancelled". */
 	const volatile int *cancel;
+	/* Also capture the package databases (see above). */
+	int packages;
+	/* Caps on the captured bytes of one layer (in stream order) and of
+	 * the folded set (in path order); beyond them files become fail
+	 * records. 0: RV_LAYERS_MAX_DB_LAYER, RV_LAYERS_MAX_DB_IMAGE. */
+	uint64_t max_db_layer;
+	uint64_t max_db_image;
 } rv_layers_opts;
 
 #define RV_LAYERS_MAX_INFLATED (64ull << 30)
+#define RV_LAYERS_MAX_DB_LAYER (256ull << 20)
+#define RV_LAYERS_MAX_DB_IMAGE ((uint64_t)RV_DBSET_MAX_BYTES)
 
 typedef struct rv_layers_list rv_layers_list;
 
@@ -75,6 +93,15 @@ void rv_layers_list_free(rv_layers_list *l);
 uint64_t rv_layers_list_tar_bytes(const rv_layers_list *l);
 size_t rv_layers_list_count(const rv_layers_list *l);
 
+/* Bytes of package database contents the list holds (0 without
+ * opts->packages). */
+uint64_t rv_layers_list_db_bytes(const rv_layers_list *l);
+
+/* Turn every captured package database of l into a fail record saying
+ * why (copied), freeing the contents: how a caller bounds the memory of
+ * an image's lists (rv_image: the sum over all layers past its cap). */
+int rv_layers_list_drop_db(rv_layers_list *l, const char *why);
+
 /* A compact, versioned binary form for the cache, and its parser (which
  * validates every length and field: RV_EFORMAT on anything else). */
 int rv_layers_list_serialize(rv_buf *out, const rv_layers_list *l);
@@ -87,6 +114,20 @@ int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len);
  * hardlink whose target is not there is RV_ENOTFOUND naming both paths.
  */
 int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
+	const rv_layers_opts *opts);
+
+/*
+ * Fold n change lists read with opts->packages, lowest layer first, into
+ * the sorted package database set of the image (*out, rv_dbset_free):
+ * the final file at each wanted path after every whiteout, opaque
+ * directory, replacement and hardlink; only regular files (a symlink is
+ * not followed). A file larger than its kind's cap is the fail record
+ * "larger than the limit of N bytes"; a hardlink to a file whose contents
+ * were not captured (not itself a database) is a fail record naming the
+ * target; past opts->max_db_image bytes in path order, fail records.
+ * RV_EINVAL if a list was read without opts->packages.
+ */
+int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n,
 	const rv_layers_opts *opts);
 
 /* The targets of hardlinks inside opts' paths that lie outside them

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dbset.h"
 #include "core/manifest.h"
 #include "sources/layers.h"
 #include "util/buf.h"
@@ -33,16 +34,19 @@ static int src_read(void *ctx, void *buf, size_t len, size_t *got)
 }
 
 /*
- * The first byte picks the codec and the path filter; the rest is the
- * layer. An accepted layer must fold into a valid sorted manifest, and its
+ * The first byte picks the codec, the path filter and package capture
+ * (with small caps, so they are hit); the rest is the layer. An accepted
+ * layer must fold into a valid sorted manifest (and, with capture, into a
+ * package database set that survives its own serialize -> parse), and its
  * change list must survive serialize -> parse -> serialize unchanged. The
- * whole input is also tried as a cached change list.
+ * whole input is also tried as a cached change list, folded both ways.
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const paths[] = { "/app" };
 	rv_layers_list *l = NULL, *l2 = NULL;
 	rv_manifest *m = NULL;
+	rv_dbset *d = NULL, *d2 = NULL;
 	rv_buf a = RV_BUF_INIT(256u << 20), b = RV_BUF_INIT(256u << 20);
 	rv_layers_opts o;
 	struct src s;
@@ -56,6 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o.paths = paths;
 		o.npaths = 1;
 	}
+	if (data[0] & 16) {
+		o.packages = 1;
+		o.max_db_layer = 4096;
+		o.max_db_image = (data[0] & 32) ? 64 : 0;
+	}
 	s.p = data + 1;
 	s.len = size - 1;
 	s.pos = 0;
@@ -67,6 +76,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rv_layers_list_serialize(&a, l) != 0 || rv_layers_list_parse(&l2, a.ptr, a.len) != 0 ||
 		    rv_layers_list_serialize(&b, l2) != 0 || a.len != b.len || memcmp(a.ptr, b.ptr, a.len))
 			abort();
+		if (o.packages) {
+			if (rv_layers_fold_dbset(&d, &l, 1, &o) != 0)
+				abort();
+			rv_buf_reset(&a);
+			if (rv_dbset_serialize(&a, d) != 0 || rv_dbset_parse(&d2, a.ptr, a.len) != 0 ||
+			    d2->n != d->n || d2->failed != d->failed || d2->bytes != d->bytes)
+				abort();
+			rv_dbset_free(d2);
+			d2 = NULL;
+		}
 	}
 	rv_layers_list_free(l2);
 	l2 = NULL;
@@ -74,7 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rv_manifest_free(m);
 		m = NULL;
 		(void)rv_layers_fold(&m, &l2, 1, NULL);
+		(void)rv_layers_fold_dbset(&d2, &l2, 1, NULL);
 	}
+	rv_dbset_free(d);
+	rv_dbset_free(d2);
 	rv_manifest_free(m);
 	rv_layers_list_free(l);
 	rv_layers_list_free(l2);

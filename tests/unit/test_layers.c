@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <archive.h>
@@ -14,7 +15,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "core/dbset.h"
 #include "core/manifest.h"
+#include "sources/cache.h"
 #include "sources/layers.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -82,6 +85,24 @@ static void tb_add(struct tb *t, char type, const char *path, unsigned mode,
 		assert_int_equal(archive_write_data(t->a, data_or_target, strlen(data_or_target)),
 			(la_ssize_t)strlen(data_or_target));
 	archive_entry_free(e);
+}
+
+/* A regular file of n bytes of c. */
+static void tb_add_big(struct tb *t, const char *path, size_t n, char c)
+{
+	struct archive_entry *e = archive_entry_new();
+	char *data = malloc(n);
+
+	assert_non_null(data);
+	memset(data, c, n);
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, (la_int64_t)n);
+	archive_entry_set_perm(e, 0644);
+	assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(t->a, data, n), (la_ssize_t)n);
+	archive_entry_free(e);
+	free(data);
 }
 
 static void tb_finish(struct tb *t)
@@ -486,6 +507,318 @@ static void test_serialize_round_trip(void **state)
 	rv_buf_dispose(&t.out);
 }
 
+/* --- package databases ---------------------------------------------- */
+
+/* Three layers exercising every rule a database can meet (see below). */
+static void db_layers(struct tb t[3])
+{
+	rv_buf gz;
+
+	tb_start(&t[0]);
+	tb_add(&t[0], 'l', "etc/os-release", 0777, 0, "../usr/lib/os-release"); /* not followed */
+	tb_add(&t[0], 'f', "usr/lib/os-release", 0644, 0, "ID=debian\nVERSION_ID=12\n");
+	tb_add(&t[0], 'f', "var/lib/dpkg/status", 0644, 0, "Package: a\nVersion: 1\n");
+	tb_add(&t[0], 'f', "var/lib/dpkg/status-old", 0644, 0, "not a database");
+	tb_add(&t[0], 'f', "usr/lib/python3/dist-packages/foo-1.dist-info/METADATA", 0644, 0,
+		"Name: foo\nVersion: 1\n");
+	tb_add(&t[0], 'f', "usr/lib/python3/dist-packages/bar-2.dist-info/METADATA", 0644, 0,
+		"Name: bar\nVersion: 2\n");
+	tb_add(&t[0], 'f', "app/node_modules/x/package.json", 0644, 0, "{\"name\":\"x\",\"version\":\"1.0.0\"}");
+	tb_add(&t[0], 'f', "srv/www/node_modules/w/package.json", 0644, 0, "{\"name\":\"w\",\"version\":\"1.0.0\"}");
+	tb_add(&t[0], 'f', "srv/data/file", 0644, 0, "plain data");
+	tb_add(&t[0], 'f', "app/main.js", 0644, 0, "code");
+	tb_add_big(&t[0], "opt/huge.egg-info", (4u << 20) + 1, 'h'); /* over the python cap */
+	tb_finish(&t[0]);
+	tb_start(&t[1]);
+	tb_add(&t[1], 'f', "var/lib/dpkg/status", 0644, 0, "Package: a\nVersion: 2\n"); /* replaces */
+	tb_add(&t[1], 'f', "usr/lib/python3/dist-packages/.wh.bar-2.dist-info", 0644, 0, NULL);
+	tb_add(&t[1], 'f', "app/node_modules/z/package.json", 0644, 0, "{\"name\":\"z\",\"version\":\"3.0.0\"}");
+	tb_add(&t[1], 'f', "app/node_modules/.wh..wh..opq", 0644, 0, NULL); /* hides x, not z */
+	tb_add(&t[1], 'h', "var/lib/dpkg/status.d/pkg", 0644, 0, "var/lib/dpkg/status");
+	tb_add(&t[1], 'h', "usr/lib/python3/dist-packages/q-1.dist-info/METADATA", 0644, 0, "srv/data/file");
+	tb_add(&t[1], 'l', "srv/sym.dist-info/METADATA", 0777, 0, "/usr/lib/os-release");
+	tb_finish(&t[1]);
+	rv_buf_init(&gz, (size_t)1 << 30);
+	gzip_buf(&gz, t[1].out.ptr, t[1].out.len); /* layer 2 travels gzipped */
+	rv_buf_dispose(&t[1].out);
+	t[1].out = gz;
+	tb_start(&t[2]);
+	tb_add(&t[2], 'f', "srv/www", 0644, 0, "a file now"); /* hides w */
+	tb_add(&t[2], 'f', "app/late.txt", 0644, 0, "late");
+	tb_finish(&t[2]);
+}
+
+static void db_read(rv_layers_list *l[3], struct tb t[3], const rv_layers_opts *o)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(read_layer(&l[i], i == 1 ? RV_LAYERS_GZIP : RV_LAYERS_TAR,
+			t[i].out.ptr, t[i].out.len, o), 0);
+}
+
+static void db_free(rv_layers_list *l[3])
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		rv_layers_list_free(l[i]);
+}
+
+static const rv_dbset_file *dbf(const rv_dbset *s, const char *path)
+{
+	return rv_dbset_find(s, path, strlen(path));
+}
+
+static int dbf_is(const rv_dbset *s, const char *path, const char *content)
+{
+	const rv_dbset_file *f = dbf(s, path);
+
+	return f && !f->error && f->size == strlen(content) && (!f->size || !memcmp(f->data, content, f->size));
+}
+
+static void test_dbset_capture(void **state)
+{
+	struct tb t[3];
+	rv_layers_list *l[3];
+	rv_layers_opts o;
+	rv_dbset *s, *s2;
+	rv_manifest *m1, *m2;
+	rv_buf a = RV_BUF_INIT((size_t)1 << 30), b = RV_BUF_INIT((size_t)1 << 30);
+	const char *app[] = { "/app" };
+	const rv_dbset_file *f;
+	int pass;
+
+	(void)state;
+	db_layers(t);
+	memset(&o, 0, sizeof(o));
+	o.packages = 1;
+	db_read(l, t, &o);
+	assert_int_equal(rv_layers_fold_dbset(&s, l, 3, &o), 0);
+	assert_int_equal(s->n, 7);
+	assert_true(dbf_is(s, "/usr/lib/os-release", "ID=debian\nVERSION_ID=12\n"));
+	assert_null(dbf(s, "/etc/os-release"));                          /* a symlink */
+	assert_true(dbf_is(s, "/var/lib/dpkg/status", "Package: a\nVersion: 2\n")); /* the later layer */
+	assert_null(dbf(s, "/var/lib/dpkg/status-old"));
+	assert_true(dbf_is(s, "/var/lib/dpkg/status.d/pkg", "Package: a\nVersion: 2\n")); /* hardlink */
+	assert_true(dbf_is(s, "/usr/lib/python3/dist-packages/foo-1.dist-info/METADATA",
+		"Name: foo\nVersion: 1\n"));
+	assert_null(dbf(s, "/usr/lib/python3/dist-packages/bar-2.dist-info/METADATA")); /* whiteout */
+	assert_null(dbf(s, "/app/node_modules/x/package.json"));         /* opaque */
+	assert_true(dbf_is(s, "/app/node_modules/z/package.json", "{\"name\":\"z\",\"version\":\"3.0.0\"}"));
+	assert_null(dbf(s, "/srv/www/node_modules/w/package.json"));     /* dir became a file */
+	assert_null(dbf(s, "/srv/sym.dist-info/METADATA"));              /* a symlink */
+	f = dbf(s, "/opt/huge.egg-info");
+	assert_non_null(f);
+	assert_string_equal(f->error, "larger than the limit of 4194304 bytes");
+	f = dbf(s, "/usr/lib/python3/dist-packages/q-1.dist-info/METADATA");
+	assert_non_null(f);
+	assert_non_null(strstr(f->error, "hardlink to '/srv/data/file'"));
+	assert_int_equal(s->failed, 2);
+
+	/* The set is image-wide: --path /app does not change it; and the
+	 * manifest is the same with the capture on or off. */
+	for (pass = 0; pass < 2; pass++) {
+		rv_layers_opts p = o;
+		rv_layers_list *l2[3];
+
+		if (pass) {
+			p.paths = app;
+			p.npaths = 1;
+		}
+		db_free(l);
+		db_read(l, t, &p);
+		assert_int_equal(rv_layers_fold_dbset(&s2, l, 3, &p), 0);
+		rv_buf_reset(&a);
+		rv_buf_reset(&b);
+		assert_int_equal(rv_dbset_serialize(&a, s), 0);
+		assert_int_equal(rv_dbset_serialize(&b, s2), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.ptr, b.ptr, a.len);
+		rv_dbset_free(s2);
+		p.packages = 0;
+		db_read(l2, t, &p);
+		assert_int_equal(rv_layers_fold_dbset(&s2, l2, 3, &p), RV_EINVAL); /* no capture */
+		assert_int_equal(rv_layers_fold(&m1, l, 3, &p), 0);
+		assert_int_equal(rv_layers_fold(&m2, l2, 3, &p), 0);
+		rv_buf_reset(&a);
+		rv_buf_reset(&b);
+		assert_int_equal(rv_manifest_serialize(&a, m1), 0);
+		assert_int_equal(rv_manifest_serialize(&b, m2), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.ptr, b.ptr, a.len);
+		if (pass) /* only the app layer's entries, fewer ops than the capture kept */
+			assert_true(rv_layers_list_count(l2[0]) < rv_layers_list_count(l[0]));
+		rv_manifest_free(m1);
+		rv_manifest_free(m2);
+		db_free(l2);
+	}
+	rv_dbset_free(s);
+	db_free(l);
+	rv_buf_dispose(&a);
+	rv_buf_dispose(&b);
+	for (pass = 0; pass < 3; pass++)
+		rv_buf_dispose(&t[pass].out);
+}
+
+static void test_dbset_caps(void **state)
+{
+	struct tb t;
+	rv_layers_list *l;
+	rv_layers_opts o;
+	rv_dbset *s;
+	const rv_dbset_file *f;
+
+	(void)state;
+	tb_start(&t);
+	tb_add(&t, 'f', "a/node_modules/p/package.json", 0644, 0, "0123456789");   /* 10 */
+	tb_add(&t, 'f', "b/node_modules/p/package.json", 0644, 0, "0123456789");   /* 20 */
+	tb_add(&t, 'f', "c/node_modules/p/package.json", 0644, 0, "0123456789");   /* 30: over */
+	tb_add(&t, 'f', "d/node_modules/p/package.json", 0644, 0, "");             /* empty fits */
+	tb_finish(&t);
+	memset(&o, 0, sizeof(o));
+	o.packages = 1;
+	o.max_db_layer = 25;
+	assert_int_equal(read_layer(&l, RV_LAYERS_TAR, t.out.ptr, t.out.len, &o), 0);
+	assert_int_equal(rv_layers_list_db_bytes(l), 20);
+	assert_int_equal(rv_layers_fold_dbset(&s, &l, 1, &o), 0);
+	assert_int_equal(s->n, 4);
+	assert_int_equal(s->failed, 1);
+	f = dbf(s, "/c/node_modules/p/package.json");
+	assert_string_equal(f->error, "package databases of the layer over the limit of 25 bytes");
+	assert_true(dbf_is(s, "/d/node_modules/p/package.json", ""));
+	rv_dbset_free(s);
+	/* the image cap goes in path order */
+	o.max_db_image = 15;
+	assert_int_equal(rv_layers_fold_dbset(&s, &l, 1, &o), 0);
+	assert_true(dbf_is(s, "/a/node_modules/p/package.json", "0123456789"));
+	assert_string_equal(dbf(s, "/b/node_modules/p/package.json")->error,
+		"package databases of the image over the limit of 15 bytes");
+	assert_int_equal(s->failed, 2);
+	rv_dbset_free(s);
+	/* dropping turns every capture into a fail record */
+	assert_int_equal(rv_layers_list_drop_db(l, "dropped for a test"), 0);
+	assert_int_equal(rv_layers_list_db_bytes(l), 0);
+	assert_int_equal(rv_layers_fold_dbset(&s, &l, 1, &o), 0);
+	assert_int_equal(s->failed, 4);
+	assert_string_equal(dbf(s, "/a/node_modules/p/package.json")->error, "dropped for a test");
+	rv_dbset_free(s);
+	rv_layers_list_free(l);
+	rv_buf_dispose(&t.out);
+}
+
+/* Offset of the first occurrence of needle in b, which must exist. */
+static size_t find_bytes(const rv_buf *b, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	for (i = 0; i + n <= b->len; i++)
+		if (!memcmp(b->ptr + i, needle, n))
+			return i;
+	fail_msg("'%s' not in the serialized list", needle);
+	return 0;
+}
+
+static void test_dbset_serialize_and_cache(void **state)
+{
+	struct tb t[3];
+	rv_layers_list *l[3], *p[3], *bad;
+	rv_layers_opts o;
+	rv_dbset *s1, *s2;
+	unsigned char d1[RV_SHA256_LEN], d2[RV_SHA256_LEN];
+	rv_buf a = RV_BUF_INIT((size_t)1 << 30), b = RV_BUF_INIT((size_t)1 << 30);
+	const char *app[] = { "/app" };
+	char dir[] = "/tmp/rv-test-layers.XXXXXX", cmd[128];
+	rv_cache *c;
+	size_t cut, off;
+	int i, found;
+
+	(void)state;
+	db_layers(t);
+	memset(&o, 0, sizeof(o));
+	o.packages = 1;
+	o.paths = app;    /* databases outside the paths travel as OP_DB only */
+	o.npaths = 1;
+	db_read(l, t, &o);
+	assert_int_equal(rv_layers_fold_dbset(&s1, l, 3, &o), 0);
+	assert_int_equal(rv_dbset_digest(d1, s1), 0);
+
+	/* through the on-disk cache and back: the same set */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(rv_cache_open(&c, dir, 0), 0);
+	for (i = 0; i < 3; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "layer %d", i);
+		rv_buf_reset(&a);
+		assert_int_equal(rv_layers_list_serialize(&a, l[i]), 0);
+		assert_int_equal(rv_cache_put(c, "layers", key, a.ptr, a.len), 0);
+		assert_int_equal(rv_cache_get(c, "layers", key, &b, &found), 0);
+		assert_int_equal(found, 1);
+		assert_int_equal(rv_layers_list_parse(&p[i], b.ptr, b.len), 0);
+		rv_buf_reset(&b);
+		assert_int_equal(rv_layers_list_serialize(&b, p[i]), 0);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.ptr, b.ptr, a.len);
+	}
+	rv_cache_close(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rv_layers_fold_dbset(&s2, p, 3, &o), 0);
+	assert_int_equal(rv_dbset_digest(d2, s2), 0);
+	assert_memory_equal(d1, d2, sizeof(d1));
+	rv_dbset_free(s2);
+	db_free(p);
+
+	/* the parser refuses every truncation and each garbled field */
+	rv_buf_reset(&a);
+	assert_int_equal(rv_layers_list_serialize(&a, l[0]), 0);
+	for (cut = 0; cut < a.len; cut += (cut < 4096 ? 1 : 4099))
+		assert_int_equal(rv_layers_list_parse(&bad, a.ptr, cut), RV_EFORMAT);
+	rv_buf_reset(&b);
+	assert_int_equal(rv_buf_add(&b, a.ptr, a.len), 0);
+	assert_int_equal(rv_buf_putc(&b, 0), 0); /* a byte too many */
+	assert_int_equal(rv_layers_list_parse(&bad, b.ptr, b.len), RV_EFORMAT);
+	/* version 1, as an old cache holds it */
+	rv_buf_reset(&b);
+	assert_int_equal(rv_buf_add(&b, a.ptr, a.len), 0);
+	off = find_bytes(&b, "rv-layer-changes 2\n");
+	b.ptr[off + 17] = '1';
+	assert_int_equal(rv_layers_list_parse(&bad, b.ptr, b.len), RV_EFORMAT);
+	/* a database path that is not one */
+	rv_buf_reset(&b);
+	assert_int_equal(rv_buf_add(&b, a.ptr, a.len), 0);
+	off = find_bytes(&b, "/var/lib/dpkg/statusPackage"); /* the path, then the contents */
+	b.ptr[off + 19] = 'x';
+	assert_int_equal(rv_layers_list_parse(&bad, b.ptr, b.len), RV_EFORMAT);
+	/* a size over the kind's cap (the u64 before the path's length) */
+	rv_buf_reset(&b);
+	assert_int_equal(rv_buf_add(&b, a.ptr, a.len), 0);
+	off = find_bytes(&b, "/var/lib/dpkg/statusPackage");
+	b.ptr[off - 4 - 8] = 1;
+	assert_int_equal(rv_layers_list_parse(&bad, b.ptr, b.len), RV_EFORMAT);
+	/* a fail message with a control byte */
+	rv_buf_reset(&b);
+	assert_int_equal(rv_buf_add(&b, a.ptr, a.len), 0);
+	off = find_bytes(&b, "larger than the limit");
+	b.ptr[off + 6] = '\n';
+	assert_int_equal(rv_layers_list_parse(&bad, b.ptr, b.len), RV_EFORMAT);
+	/* the packages flag off, with OP_DB records */
+	rv_buf_reset(&b);
+	assert_int_equal(rv_buf_add(&b, a.ptr, a.len), 0);
+	b.ptr[19 + 8 + 3] = 0;
+	assert_int_equal(rv_layers_list_parse(&bad, b.ptr, b.len), RV_EFORMAT);
+	b.ptr[19 + 8 + 3] = 2;
+	assert_int_equal(rv_layers_list_parse(&bad, b.ptr, b.len), RV_EFORMAT);
+
+	rv_dbset_free(s1);
+	db_free(l);
+	rv_buf_dispose(&a);
+	rv_buf_dispose(&b);
+	for (i = 0; i < 3; i++)
+		rv_buf_dispose(&t[i].out);
+}
+
 static void test_media_types(void **state)
 {
 	rv_layers_compression c;
@@ -515,6 +848,9 @@ int main(void)
 		cmocka_unit_test(test_codecs_agree),
 		cmocka_unit_test(test_serialize_round_trip),
 		cmocka_unit_test(test_media_types),
+		cmocka_unit_test(test_dbset_capture),
+		cmocka_unit_test(test_dbset_caps),
+		cmocka_unit_test(test_dbset_serialize_and_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
