@@ -58,6 +58,7 @@ static const char usage_text[] =
 "      --quarantine-dry-run   compute and report the quarantine, write nothing\n"
 "      --evict                also evict quarantined pods (Eviction API)\n"
 "      --policy-reports[=BOOL] write one PolicyReport per namespace (wgpolicyk8s.io)\n"
+"      --packages[=BOOL]      compare package databases too (default true)\n"
 "  -h, --help                 this text\n"
 "\n"
 "Exit: 0 clean, 1 drift (with --fail-on-drift), 2 some pods could not be\n"
@@ -66,7 +67,7 @@ static const char usage_text[] =
 enum {
 	O_PATH = 256, O_CONFIG, O_FAIL, O_REPORT, O_SECRET, O_SPOOL, O_CONC, O_PROBE,
 	O_MIN, O_PTIMEOUT, O_REPO, O_LOOKBACK, O_KUBECONFIG, O_CONTEXT, O_INSECURE,
-	O_CA, O_CACHE, O_DOCKER, O_NOEVENTS, O_NOANNOTATE, O_RUNID, O_HOOKCA, O_POLR
+	O_CA, O_CACHE, O_DOCKER, O_NOEVENTS, O_NOANNOTATE, O_RUNID, O_HOOKCA, O_POLR, O_PKGS
 };
 
 /* quarantine (pipeline/quarantine.h) */
@@ -104,6 +105,7 @@ static const struct option longopts[] = {
 	{ "quarantine-dry-run", no_argument, NULL, O_QDRY },
 	{ "evict", no_argument, NULL, O_EVICT },
 	{ "policy-reports", optional_argument, NULL, O_POLR },
+	{ "packages", optional_argument, NULL, O_PKGS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -185,6 +187,7 @@ int cmd_verify(int argc, char **argv)
 	long lookback = 0;
 	int q_after = -1, q_dry = 0, q_evict = 0, q_failed = 0;
 	int policy_reports = -1;   /* -1: the config's policyReports */
+	int packages = -1;         /* -1: the config's packages */
 	rv_config cfg;
 	rv_kube *k = NULL;
 	rv_kube_opts ko;
@@ -268,6 +271,12 @@ int cmd_verify(int argc, char **argv)
 				goto cleanup;
 			}
 			break;
+		case O_PKGS:
+			if (parse_bool(optarg, &packages) < 0) {
+				rc = cli_usage_error("verify", "--packages takes true or false, not '%s'", optarg);
+				goto cleanup;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			rc = RV_EXIT_OK;
@@ -315,6 +324,8 @@ int cmd_verify(int argc, char **argv)
 	cfg.quarantine.evict |= q_evict;
 	if (policy_reports >= 0)
 		cfg.policy_reports = policy_reports;
+	if (packages >= 0)
+		cfg.packages = packages;
 	if (min_interval && rv_config_duration(&cfg.min_interval_ms, min_interval) < 0) {
 		rc = cli_usage_error("verify", "--min-interval: %s", rv_error_last());
 		goto cleanup;

@@ -1,4 +1,5 @@
 /* dbpath.c - which paths of a filesystem are package databases, and their size caps */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,4 +225,15 @@ int rv_dbpath_drop_largest(rv_dbset *s, uint64_t max_bytes, const char *why,
 	if (dropped)
 		*dropped = count;
 	return rc;
+}
+
+int rv_dbpath_cap_total(rv_dbset *s, uint64_t max_bytes)
+{
+	char why[128];
+
+	if (s->bytes <= max_bytes)
+		return RV_OK;
+	snprintf(why, sizeof(why), "dropped: over the probe's limit of "
+		"%llu bytes for all package databases", (unsigned long long)max_bytes);
+	return rv_dbpath_drop_largest(s, max_bytes, why, NULL);
 }

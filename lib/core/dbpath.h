@@ -86,4 +86,12 @@ int rv_dbpath_drop(rv_dbset *s, size_t i, const char *why);
 int rv_dbpath_drop_largest(rv_dbset *s, uint64_t max_bytes, const char *why,
 	size_t *dropped);
 
+/*
+ * rv_dbpath_drop_largest with the probe's words, "dropped: over the
+ * probe's limit of MAX bytes for all package databases": what a probe
+ * with --packages-max MAX does, so that the image side, given the same
+ * cap, ends with the same set.
+ */
+int rv_dbpath_cap_total(rv_dbset *s, uint64_t max_bytes);
+
 #endif

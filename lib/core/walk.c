@@ -765,15 +765,7 @@ done:
 		return rc;
 	/* Over the total: drop the largest first. Done after every add, this
 	 * ends with the same set as once at the end, whatever the order. */
-	if (w->dbs->bytes > w->dopts->max_bytes) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "dropped: over the probe's limit of "
-			"%llu bytes for all package databases",
-			(unsigned long long)w->dopts->max_bytes);
-		return rv_dbpath_drop_largest(w->dbs, w->dopts->max_bytes, why, NULL);
-	}
-	return RV_OK;
+	return rv_dbpath_cap_total(w->dbs, w->dopts->max_bytes);
 }
 
 /*

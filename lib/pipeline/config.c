@@ -40,6 +40,7 @@ int rv_config_init(rv_config *c)
 	c->api_timeout_ms = 30000;
 	c->registry_timeout_ms = 60000;
 	c->concurrency = 4;
+	c->packages = 1;
 	c->quarantine.release_after = 3;
 	c->quarantine.stale_ms = 7L * 24 * 3600 * 1000;
 	return RV_OK;
@@ -449,6 +450,8 @@ int rv_config_load(rv_config *c, const char *path)
 			rc = get_int(&x, &c->concurrency, v, 1, 64);
 		else if (!strcmp(key, "policyReports"))
 			rc = get_flag(&x, &c->policy_reports, v);
+		else if (!strcmp(key, "packages"))
+			rc = get_flag(&x, &c->packages, v);
 		else if (!strcmp(key, "probe") || !strcmp(key, "timeouts") ||
 			 !strcmp(key, "registry") || !strcmp(key, "spool") ||
 			 !strcmp(key, "quarantine"))

@@ -57,6 +57,7 @@ typedef struct rv_config {
 	char *cache_dir;
 	char *docker_config;
 	int policy_reports;    /* write PolicyReports (pipeline/policyreport.h); default 0 */
+	int packages;          /* catalogue and diff package databases on both sides; default 1 */
 	rv_quarantine_cfg quarantine;
 } rv_config;
 

@@ -7,9 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/dbpath.h"
 #include "core/diff.h"
 #include "core/frame.h"
+#include "core/walk.h"
 #include "core/manifest.h"
+#include "pipeline/packages.h"
 #include "pipeline/report.h"
 #include "pipeline/verify.h"
 #include "sources/image.h"
@@ -32,6 +35,8 @@ typedef struct img_entry {
 	rv_image *img;          /* NULL on failure */
 	char *error;
 	json_t *provenance;     /* per image, computed once */
+	rv_sbom *sbom;          /* its packages, catalogued on first need */
+	int sbom_tried;
 	struct img_entry *next;
 } img_entry;
 
@@ -131,7 +136,15 @@ static img_entry *image_get(run *r, rv_registry *reg, const char *ref)
 	io.paths = (const char *const *)r->o->cfg->paths;
 	io.npaths = r->o->cfg->npaths;
 	io.cache_dir = r->o->cache_dir;
+	io.packages = r->o->cfg->packages;
 	rc = rv_image_fetch(&img, reg, ref, &io);
+	/* the probe's cap on all package databases, applied the same way, so
+	 * that an image over it still gives the probe's set */
+	if (rc == RV_OK && img->dbset && (rc = rv_dbpath_cap_total(img->dbset,
+			RV_WALK_DBS_MAX_BYTES)) < 0) {
+		rv_image_free(img);
+		img = NULL;
+	}
 	if (rc < 0)
 		e->error = strdup(rv_error_last());
 	if (img && r->o->nrepos) {
@@ -315,6 +328,8 @@ static json_t *probe_spec(run *r, const char *name, json_t *pod, json_t *c,
 	for (i = 0; args && i < cfg->nexcludes; i++)
 		json_array_append_new(args, json_string("--exclude")),
 		json_array_append_new(args, json_string(cfg->excludes[i]));
+	if (args && cfg->packages)
+		json_array_append_new(args, json_string("--packages"));
 	if (args) {
 		json_array_append_new(args, json_string("--termination-log"));
 		json_array_append_new(args, json_string("/dev/termination-log"));
@@ -472,19 +487,24 @@ static void hex(char out[RV_SHA256_HEX], const unsigned char d[RV_SHA256_LEN])
 
 /* Findings from a diff, and the drift group: a hash of image digest and
  * every listed change, so identical drift in other pods groups together. */
-static void add_findings(cresult *cr, const rv_diff *d, const char *image_digest)
+/* The findings, counts and drift group of a container: the file changes
+ * (d, or NULL when the manifests were equal) first, then the package ones
+ * (pc, or NULL when packages are not checked). */
+static void add_findings(cresult *cr, const rv_diff *d, const rv_pkgcheck *pc,
+	const char *image_digest)
 {
 	json_t *list = json_array();
 	rv_buf det = RV_BUF_INIT(4096), path = RV_BUF_INIT(1 << 16);
 	unsigned char g[RV_SHA256_LEN];
 	rv_sha256 h;
-	size_t i;
+	size_t i, nd = d ? d->count : 0, np = pc ? json_array_size(pc->findings) : 0;
+	size_t sev[RV_SEV_COUNT] = { 0 };
 	int hash_ok = rv_sha256_init(&h) == RV_OK;
 	static const char *const sev_names[] = { "info", "low", "medium", "high" };
 
 	if (hash_ok)
 		rv_sha256_update(&h, image_digest, strlen(image_digest) + 1);
-	for (i = 0; i < d->count; i++) {
+	for (i = 0; i < nd; i++) {
 		const rv_diff_change *c = &d->changes[i];
 		const rv_manifest_entry *e = rv_diff_entry(c);
 		char line[64];
@@ -511,21 +531,50 @@ static void add_findings(cresult *cr, const rv_diff *d, const char *image_digest
 				"details", det.ptr ? det.ptr : "", "executable", c->executable,
 				"elf", c->elf, "setidGained", c->setid_gained));
 	}
+	for (i = 0; i < np; i++)
+		if (nd + i < MAX_FINDINGS)
+			json_array_append(list, json_array_get(pc->findings, i));
+	if (pc && hash_ok && pc->changes_text.len) {
+		rv_sha256_update(&h, "packages\n", 9);
+		rv_sha256_update(&h, pc->changes_text.ptr, pc->changes_text.len);
+	}
+	for (i = 0; i < RV_SEV_COUNT; i++)
+		sev[i] = (d ? d->by_severity[i] : 0) + (pc ? pc->by_severity[i] : 0);
 	json_object_set_new(cr->obj, "findings", list);
-	if (d->count > MAX_FINDINGS)
+	if (nd + np > MAX_FINDINGS)
 		json_object_set_new(cr->obj, "findingsTruncated",
-			json_integer((json_int_t)(d->count - MAX_FINDINGS)));
+			json_integer((json_int_t)(nd + np - MAX_FINDINGS)));
 	json_object_set_new(cr->obj, "counts", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		"findings", (json_int_t)d->count, "high", (json_int_t)d->by_severity[RV_SEV_HIGH],
-		"medium", (json_int_t)d->by_severity[RV_SEV_MEDIUM],
-		"low", (json_int_t)d->by_severity[RV_SEV_LOW],
-		"info", (json_int_t)d->by_severity[RV_SEV_INFO],
-		"allowed", (json_int_t)d->allowed, "masked", (json_int_t)d->masked,
-		"unknown", (json_int_t)d->unknown));
+		"findings", (json_int_t)(nd + np), "high", (json_int_t)sev[RV_SEV_HIGH],
+		"medium", (json_int_t)sev[RV_SEV_MEDIUM],
+		"low", (json_int_t)sev[RV_SEV_LOW],
+		"info", (json_int_t)sev[RV_SEV_INFO],
+		"allowed", (json_int_t)(d ? d->allowed : 0),
+		"masked", (json_int_t)((d ? d->masked : 0) + (pc ? pc->masked : 0)),
+		"unknown", (json_int_t)(d ? d->unknown : 0)));
+	if (pc)
+		json_object_set(cr->obj, "packages", pc->summary);
 	if (hash_ok && rv_sha256_final(&h, g) == RV_OK)
 		hex(cr->group, g);
 	rv_buf_dispose(&det);
 	rv_buf_dispose(&path);
+}
+
+/* The image's package catalogue, made once per run on first need (only
+ * when some container's databases differ from the image's). */
+static const rv_sbom *image_sbom(run *r, img_entry *e)
+{
+	const rv_sbom *s;
+
+	pthread_mutex_lock(&r->lock);
+	if (!e->sbom_tried) {
+		e->sbom_tried = 1;
+		if (rv_pkgcheck_catalogue(&e->sbom, e->img->dbset) < 0)
+			e->sbom = NULL;
+	}
+	s = e->sbom;
+	pthread_mutex_unlock(&r->lock);
+	return s;
 }
 
 static void why_reason(char *buf, size_t size, const char *prefix, json_t *why)
@@ -544,8 +593,13 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 	json_t *latest = NULL, *patched = NULL, *spec = NULL, *why = json_array(), *pst, *state, *term;
 	char *ref = NULL, probe_name[64], reason[2048], roothex[RV_SHA256_HEX];
 	unsigned char img_root[RV_SHA256_LEN], log_root[RV_SHA256_LEN];
+	unsigned char img_dbs[RV_SHA256_LEN], log_dbs[RV_SHA256_LEN];
 	rv_manifest *rt = NULL;
 	rv_diff *d = NULL;
+	rv_dbset *rt_dbs = NULL;
+	rv_pkgcheck *pc = NULL;
+	const char *pkg_reason = NULL;
+	int files_equal, pkgs_equal = 0, file_drift, file_open, pkg_drift, pkg_open;
 	rv_buf log = RV_BUF_INIT(PROBE_LOG_MAX + 1);
 	const char **allow = NULL;
 	size_t nallow = 0;
@@ -665,40 +719,93 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 	json_object_update(json_object_get(cr->obj, "probe"), json_pack("{s:I, s:I, s:b}",
 		"entries", (json_int_t)sum.stats.entries, "errors", (json_int_t)sum.stats.errors,
 		"complete", sum.complete));
-	if (sum.complete && !memcmp(sum.root, img_root, RV_SHA256_LEN)) {
-		/* equal root hashes mean equal manifests: no log to read */
-		json_object_set_new(cr->obj, "findings", json_array());
-		json_object_set_new(cr->obj, "counts", json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
-			"findings", 0, "high", 0, "medium", 0, "low", 0, "info", 0,
-			"allowed", 0, "masked", 0, "unknown", 0));
-		set_verdict(cr, "clean", NULL);
-		goto cleanup;
+	files_equal = sum.complete && !memcmp(sum.root, img_root, RV_SHA256_LEN);
+
+	/* (d) the package databases: equal comparable digests mean the same
+	 * bytes on both sides; otherwise the probe's set comes from its log */
+	if (r->o->cfg->packages) {
+		if (!sum.has_dbset || !e->img->dbset) {
+			pkg_reason = !sum.has_dbset ?
+				"the probe reported no package databases (an rv-probe without --packages?)" :
+				"the image side collected no package databases";
+		} else if (rv_dbset_digest_comparable(img_dbs, e->img->dbset) < 0) {
+			set_verdict(cr, "unverifiable", rv_error_last());
+			goto cleanup;
+		} else {
+			pkgs_equal = !memcmp(img_dbs, sum.dbset, RV_SHA256_LEN);
+		}
 	}
-	if ((rc = rv_pods_log(&log, r->k, ns, pname, probe_name, PROBE_LOG_MAX)) < 0 ||
-	    (rc = rv_frame_decode(&rt, log_root, log.ptr ? log.ptr : "", log.len, 0)) < 0) {
-		snprintf(reason, sizeof(reason), "the probe's output failed its checks: %.1800s",
-			rv_error_last());
-		set_verdict(cr, "unverifiable", reason);
-		goto cleanup;
+	if (!files_equal || (r->o->cfg->packages && !pkg_reason && !pkgs_equal)) {
+		if ((rc = rv_pods_log(&log, r->k, ns, pname, probe_name, PROBE_LOG_MAX)) < 0) {
+			snprintf(reason, sizeof(reason), "the probe's log could not be read: %.1800s",
+				rv_error_last());
+			set_verdict(cr, "unverifiable", reason);
+			goto cleanup;
+		}
 	}
-	if (memcmp(log_root, sum.root, RV_SHA256_LEN)) {
-		set_verdict(cr, "unverifiable",
-			"the probe's log does not match its termination message (forged or mixed output)");
-		goto cleanup;
+	if (!files_equal) {
+		if ((rc = rv_frame_decode(&rt, log_root, log.ptr ? log.ptr : "", log.len, 0)) < 0) {
+			snprintf(reason, sizeof(reason), "the probe's output failed its checks: %.1800s",
+				rv_error_last());
+			set_verdict(cr, "unverifiable", reason);
+			goto cleanup;
+		}
+		if (memcmp(log_root, sum.root, RV_SHA256_LEN)) {
+			set_verdict(cr, "unverifiable",
+				"the probe's log does not match its termination message (forged or mixed output)");
+			goto cleanup;
+		}
+		if (rv_config_allow_for(&allow, &nallow, r->o->cfg, ns,
+				rv_pods_workload(pod, wl, sizeof(wl))) < 0 ||
+		    rv_diff_compute(&d, e->img->manifest, rt, allow, nallow) < 0) {
+			set_verdict(cr, "unverifiable", rv_error_last());
+			goto cleanup;
+		}
 	}
-	if (rv_config_allow_for(&allow, &nallow, r->o->cfg, ns,
-			rv_pods_workload(pod, wl, sizeof(wl))) < 0 ||
-	    rv_diff_compute(&d, e->img->manifest, rt, allow, nallow) < 0) {
-		set_verdict(cr, "unverifiable", rv_error_last());
-		goto cleanup;
+	if (r->o->cfg->packages && !pkg_reason) {
+		const rv_sbom *icat = NULL;
+
+		if (!pkgs_equal) {
+			if (rv_frame_decode_dbset(&rt_dbs, NULL, log.ptr ? log.ptr : "", log.len, 0) < 0) {
+				snprintf(reason, sizeof(reason),
+					"the probe's package databases failed their checks: %.1800s",
+					rv_error_last());
+				set_verdict(cr, "unverifiable", reason);
+				goto cleanup;
+			}
+			if (rv_dbset_digest_comparable(log_dbs, rt_dbs) < 0 ||
+			    memcmp(log_dbs, sum.dbset, RV_SHA256_LEN)) {
+				set_verdict(cr, "unverifiable",
+					"the probe's package databases in its log do not match its termination message (forged or mixed output)");
+				goto cleanup;
+			}
+			icat = image_sbom(r, e);
+		}
+		if (rv_pkgcheck_run(&pc, e->img->dbset, icat, rt_dbs) < 0) {
+			snprintf(reason, sizeof(reason), "cannot compare the package databases: %.1800s",
+				rv_error_last());
+			set_verdict(cr, "unverifiable", reason);
+			goto cleanup;
+		}
 	}
-	add_findings(cr, d, strrchr(ref, '@') + 1);
-	if (d->count > d->errors_a + d->errors_b) {
+	add_findings(cr, d, pc, strrchr(ref, '@') + 1);
+	if (pkg_reason)
+		json_object_set_new(cr->obj, "packages", json_pack("{s:s}", "notChecked", pkg_reason));
+	file_drift = d && d->count > d->errors_a + d->errors_b;
+	file_open = !sum.complete || (d && (d->errors_a + d->errors_b || d->unknown));
+	pkg_drift = pc && pc->added + pc->removed + pc->changed > 0;
+	pkg_open = r->o->cfg->packages && (!pc || !rv_pkgcheck_complete(pc));
+	if (file_drift || pkg_drift) {
 		set_verdict(cr, "drift", NULL);
-		if (d->errors_a + d->errors_b || d->unknown || !sum.complete)
+		if (file_open || pkg_open)
 			json_object_set_new(cr->obj, "incomplete", json_true());
-	} else if (d->count || d->unknown || !sum.complete) {
-		set_verdict(cr, "incomplete", "some entries could not be read; see the findings");
+	} else if (file_open || pkg_open) {
+		snprintf(reason, sizeof(reason), "%s%s%s",
+			file_open ? "some entries could not be read; see the findings" : "",
+			file_open && pkg_open ? "; " : "",
+			!pkg_open ? "" : pkg_reason ? pkg_reason :
+			"some package databases could not be read; see the findings");
+		set_verdict(cr, "incomplete", reason);
 		cr->group[0] = '\0';
 	} else {
 		set_verdict(cr, "clean", NULL);
@@ -714,6 +821,8 @@ cleanup:
 	free(allow);
 	rv_diff_free(d);
 	rv_manifest_free(rt);
+	rv_pkgcheck_free(pc);
+	rv_dbset_free(rt_dbs);
 	rv_buf_dispose(&log);
 	json_decref(latest);
 	json_decref(patched);
@@ -1087,6 +1196,7 @@ report:
 		free(e->key);
 		free(e->error);
 		rv_image_free(e->img);
+		rv_sbom_free(e->sbom);
 		json_decref(e->provenance);
 		free(e);
 	}
