@@ -42,7 +42,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer -O1 -g
 
 .PHONY: all help deps check unit asan fuzz tests check-layers demo clean \
-        install sandbox-up sandbox-down bench
+        install sandbox-up sandbox-down bench image image-check
 
 all: $(RV_BIN) $(PROBE_BIN)
 
@@ -52,6 +52,8 @@ help:
 	@echo "make check      install dependencies, build, run every test"
 	@echo "make deps       install build and test dependencies (apt-get)"
 	@echo "make bench      run the benchmarks in bench/"
+	@echo "make image      build the container image from the Dockerfile (buildah; tests/image-build)"
+	@echo "make image-check  build it twice and test it (tests/scenario/dockerfile.sh, also in make check)"
 	@echo "make clean      remove $(BUILD)/"
 
 deps:
@@ -126,6 +128,13 @@ demo: deps
 
 bench: all
 	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
+
+# The image (Dockerfile): docs/operations.md, "Building the image".
+image: deps
+	@bash tests/image-build
+
+image-check: deps
+	@bash tests/run dockerfile
 
 clean:
 	rm -rf $(BUILD)
