@@ -234,35 +234,6 @@ cleanup:
 	return rc;
 }
 
-/* Add the image's purl to the BOM's metadata.component (the CycloneDX
- * writer has no field for it): out is parsed, amended and written again
- * in the writer's own layout (jansson keeps the key order). */
-static int add_subject_purl(rv_buf *out, const rv_image *img)
-{
-	rv_buf purl = RV_BUF_INIT(1 << 16);
-	json_t *bom = NULL, *comp;
-	char *text = NULL;
-	int rc;
-
-	if ((rc = image_purl(&purl, img)) < 0)
-		goto cleanup;
-	bom = json_loadb(out->ptr, out->len, 0, NULL);
-	comp = json_object_get(json_object_get(bom, "metadata"), "component");
-	if (!json_is_object(comp) || json_object_set_new(comp, "purl", json_string(purl.ptr)) < 0 ||
-	    !(text = json_dumps(bom, JSON_INDENT(2)))) {
-		rc = rv_error_set(RV_ENOMEM, "out of memory for the BOM");
-		goto cleanup;
-	}
-	rv_buf_reset(out);
-	if ((rc = rv_buf_puts(out, text)) >= 0)
-		rc = rv_buf_putc(out, '\n');
-cleanup:
-	free(text);
-	json_decref(bom);
-	rv_buf_dispose(&purl);
-	return rc;
-}
-
 int cmd_sbom(int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_NAME, OPT_CROSS, OPT_DIFF, OPT_STATS, OPT_IMAGE };
@@ -280,7 +251,7 @@ int cmd_sbom(int argc, char **argv)
 	};
 	rv_sbom_dir_opts dopts = { 0, 0 };
 	rv_sbom_cdx_meta meta;
-	rv_buf out = RV_BUF_INIT(OUT_MAX);
+	rv_buf out = RV_BUF_INIT(OUT_MAX), purl = RV_BUF_INIT(1 << 16);
 	const char *output = NULL, *name = NULL, *image = NULL;
 	cli_image_args ia;
 	rv_registry *reg = NULL;
@@ -407,10 +378,11 @@ int cmd_sbom(int argc, char **argv)
 	meta.name = name ? name : image ? image : argv[optind];
 	meta.version = image ? img->digest : NULL;
 	meta.tool_version = RV_VERSION;
-	rc = format == FMT_TEXT ? rv_sbom_text_write(&out, s) :
-		rv_sbom_cdx_write(&out, s, &meta);
-	if (rc >= 0 && image && format == FMT_CDX)
-		rc = add_subject_purl(&out, img);
+	rc = image && format == FMT_CDX ? image_purl(&purl, img) : RV_OK;
+	meta.purl = purl.ptr;
+	if (rc >= 0)
+		rc = format == FMT_TEXT ? rv_sbom_text_write(&out, s) :
+			rv_sbom_cdx_write(&out, s, &meta);
 	if (rc < 0) {
 		ret = cli_fail(CMD);
 		goto cleanup;
@@ -426,6 +398,7 @@ cleanup:
 	if (!img)
 		rv_dbset_free(set);
 	rv_buf_dispose(&out);
+	rv_buf_dispose(&purl);
 	rv_sbom_free(s);
 	rv_image_free(img);
 	rv_registry_free(reg);

@@ -127,7 +127,8 @@ int rv_sbom_cdx_write(rv_buf *out, const rv_sbom *s, const rv_sbom_cdx_meta *met
 	    set_str(comp, "type", type) < 0 ||
 	    set_str(comp, "bom-ref", "subject") < 0 ||
 	    set_str(comp, "name", name) < 0 ||
-	    (meta && meta->version && set_str(comp, "version", meta->version) < 0))
+	    (meta && meta->version && set_str(comp, "version", meta->version) < 0) ||
+	    (meta && meta->purl && set_str(comp, "purl", meta->purl) < 0))
 		goto oom;
 	if (s->nwarnings || s->warnings_dropped) {
 		if (json_object_set_new(md, "properties", props = json_array()) < 0)

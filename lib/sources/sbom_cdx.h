@@ -14,6 +14,8 @@ typedef struct rv_sbom_cdx_meta {
 	                        * image, "file" (default) for a directory */
 	const char *name;      /* the image reference or the directory */
 	const char *version;   /* e.g. the image digest; left out if NULL */
+	const char *purl;      /* the subject's purl (pkg:oci/... for an image);
+	                        * left out if NULL */
 	const char *serial;    /* "urn:uuid:..."; NULL: a random (v4) one */
 	const char *timestamp; /* RFC 3339; NULL: now; "": left out */
 	const char *tool_version; /* runtime-verifier's version */
