@@ -326,7 +326,7 @@ int cli_write_out(const char *cmd, const rv_buf *out)
 
 const char cli_image_usage[] =
 "  --platform OS/ARCH[/V] the platform to pick from an index (default\n"
-"                         linux/amd64)\n"
+"                         this machine's, " RV_IMAGE_DEFAULT_PLATFORM ")\n"
 "  --insecure-registry H  speak plain HTTP to H (host or host:port;\n"
 "                         repeatable). TLS is verified for every other host\n"
 "  --registry-ca FILE     trust the CA certificates in FILE (PEM) as well\n"

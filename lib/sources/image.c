@@ -55,7 +55,7 @@ static int split_platform(const char *p, char os[64], char arch[64], char varian
 
 	os[0] = arch[0] = variant[0] = '\0';
 	if (!p)
-		p = "linux/amd64";
+		p = RV_IMAGE_DEFAULT_PLATFORM;
 	s1 = strchr(p, '/');
 	if (!s1 || s1 == p || (size_t)(s1 - p) >= 64)
 		goto bad;

@@ -26,11 +26,32 @@
  * container started from the image has, cached with the rest.
  */
 
+/* The platform an index is resolved for when none is given: the one this
+ * binary was built for, which is the machine it runs on. In a cluster of
+ * one architecture that is also the nodes'; give the platform otherwise. */
+#if defined(__x86_64__)
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/amd64"
+#elif defined(__aarch64__)
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/arm64"
+#elif defined(__powerpc64__) && defined(__LITTLE_ENDIAN__)
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/ppc64le"
+#elif defined(__s390x__)
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/s390x"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/riscv64"
+#elif defined(__arm__) && defined(__ARM_ARCH_7A__)
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/arm/v7"
+#elif defined(__i386__)
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/386"
+#else
+#define RV_IMAGE_DEFAULT_PLATFORM "linux/amd64"
+#endif
+
 typedef struct rv_image_opts {
 	/* Absolute paths to describe (none: "/"). Borrowed. */
 	const char *const *paths;
 	size_t npaths;
-	/* "os/arch" or "os/arch/variant"; NULL: linux/amd64 for an index,
+	/* "os/arch" or "os/arch/variant"; NULL: RV_IMAGE_DEFAULT_PLATFORM for an index,
 	 * whatever a single manifest has. */
 	const char *platform;
 	/* Cache directory, or NULL for none; limit in bytes (0: none). */
@@ -80,7 +101,7 @@ void rv_image_free(rv_image *img);
 /*
  * Choose the descriptor for a platform in an index or manifest list
  * (JSON text, already verified); writes its digest and size. platform
- * as in rv_image_opts (NULL: linux/amd64). RV_ENOTFOUND lists what the
+ * as in rv_image_opts (NULL: RV_IMAGE_DEFAULT_PLATFORM). RV_ENOTFOUND lists what the
  * index has; RV_EFORMAT for a malformed index.
  */
 int rv_image_pick_platform(char digest[RV_REGISTRY_DIGEST_MAX], uint64_t *size,
