@@ -60,6 +60,16 @@ cleanup:
 	return rc;
 }
 
+/* The order of dbset records (bytewise by path, as rv_dbset_sort). */
+static int path_order(const rv_dbset_file *a, const rv_dbset_file *b)
+{
+	int c = memcmp(a->path, b->path, a->path_len < b->path_len ? a->path_len : b->path_len);
+
+	if (c)
+		return c;
+	return a->path_len < b->path_len ? -1 : a->path_len > b->path_len;
+}
+
 /* Whether a is b or below it. */
 static int at_or_below(const char *a, size_t an, const char *b, size_t bn)
 {
@@ -179,11 +189,87 @@ static int changes(rv_pkgcheck *pc, const rv_sbom_diff *diff, const rv_dbset *im
 	return rc;
 }
 
+/* Whether a changed database at path is explained by a package change
+ * already reported: the change's location is that database (dpkg, apk,
+ * rpm) or the package directory it lies in (dist-info, node_modules/x). */
+static int explained(const rv_sbom_diff *diff, const char *path, size_t n)
+{
+	size_t i;
+
+	for (i = 0; diff && i < diff->count; i++) {
+		const rv_sbom_change *c = &diff->changes[i];
+		const char *loc = (c->b ? c->b : c->a)->location;
+
+		if (at_or_below(path, n, loc, strlen(loc)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Every database whose bytes differ between the two sides must be
+ * accounted for: by a package change, by a fail record (unreadable,
+ * reported above), by a mount (masked), or else it is a change of its own
+ * ("package-database-changed"): a second copy of an installed package,
+ * a METADATA rewritten in place with the same version, a database the
+ * parsers cannot read, a dpkg stanza that is not "installed". Equal
+ * purls alone never make different bytes clean.
+ */
+static int databases(rv_pkgcheck *pc, const rv_sbom_diff *diff, const rv_dbset *img,
+	const rv_dbset *rt)
+{
+	rv_buf d = RV_BUF_INIT(4096);
+	size_t i = 0, j = 0;
+	int rc = RV_OK;
+
+	while (rc == RV_OK && (i < img->n || j < rt->n)) {
+		const rv_dbset_file *a = i < img->n ? &img->files[i] : NULL;
+		const rv_dbset_file *b = j < rt->n ? &rt->files[j] : NULL;
+		const rv_dbset_file *f;
+		char ha[RV_SHA256_HEX], hb[RV_SHA256_HEX];
+		int c = !a ? 1 : !b ? -1 : path_order(a, b);
+
+		rv_buf_reset(&d);
+		if (c == 0) {
+			i++, j++;
+			if (a->error || b->error)
+				continue;  /* unreadable somewhere: reported as such */
+			if (a->size == b->size && !memcmp(a->sha256, b->sha256, RV_SHA256_LEN))
+				continue;
+			f = b;
+			rv_sha256_to_hex(ha, a->sha256);
+			rv_sha256_to_hex(hb, b->sha256);
+			rc = rv_buf_printf(&d, "contents changed: size %zu->%zu, sha256 %.8s..->%.8s..",
+				a->size, b->size, ha, hb);
+		} else if (c < 0) {
+			i++;
+			if (a->error || covered(rt, a->path))
+				continue;
+			f = a;
+			rc = rv_buf_puts(&d, "removed at runtime");
+		} else {
+			j++;
+			if (b->error || covered(img, b->path))
+				continue;
+			f = b;
+			rc = rv_buf_puts(&d, "added at runtime");
+		}
+		if (rc < 0 || explained(diff, f->path, f->path_len))
+			continue;
+		pc->db_changed++;
+		if ((rc = finding(pc, "package-database-changed", f->path, RV_SEV_MEDIUM, d.ptr)) == RV_OK)
+			rc = rv_buf_printf(&pc->changes_text, "database %s %s\n", f->path, d.ptr);
+	}
+	rv_buf_dispose(&d);
+	return rc;
+}
+
 /* Stable order: by kind in the order of packages.h, then path. */
 static int kind_rank(const char *k)
 {
 	static const char *const order[] = { "package-added", "package-changed",
-		"package-removed", "package-unreadable", "package-warning" };
+		"package-removed", "package-database-changed", "package-unreadable",
+		"package-warning" };
 	size_t i;
 
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
@@ -262,6 +348,7 @@ int rv_pkgcheck_run(rv_pkgcheck **out, const rv_dbset *image_set,
 		if ((rc = rv_pkgcheck_catalogue(&rt_cat, runtime_set)) < 0 ||
 		    (rc = rv_sbom_diff_compute(&diff, image_cat, rt_cat)) < 0 ||
 		    (rc = changes(pc, diff, image_set, runtime_set)) < 0 ||
+		    (rc = databases(pc, diff, image_set, runtime_set)) < 0 ||
 		    (rc = side_problems(pc, "image", image_set, image_cat)) < 0 ||
 		    (rc = side_problems(pc, "runtime", runtime_set, rt_cat)) < 0 ||
 		    (rc = sort_findings(pc)) < 0)
@@ -269,11 +356,12 @@ int rv_pkgcheck_run(rv_pkgcheck **out, const rv_dbset *image_set,
 	}
 	rv_sha256_to_hex(hi, di);
 	rv_sha256_to_hex(hr, dr);
-	pc->summary = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	pc->summary = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"equal", pc->equal, "imageSet", hi, "runtimeSet", hr,
 		"databases", (json_int_t)(runtime_set ? runtime_set : image_set)->n,
 		"added", (json_int_t)pc->added, "removed", (json_int_t)pc->removed,
-		"changed", (json_int_t)pc->changed, "masked", (json_int_t)pc->masked,
+		"changed", (json_int_t)pc->changed,
+		"databasesChanged", (json_int_t)pc->db_changed, "masked", (json_int_t)pc->masked,
 		"unknown", (json_int_t)pc->unknown,
 		"unreadable", (json_int_t)pc->unreadable, "warnings", (json_int_t)pc->warnings);
 	if (!pc->summary) {

@@ -20,6 +20,10 @@
  *   package-added      a package installed at runtime (high)
  *   package-changed    another version at runtime (medium)
  *   package-removed    a package of the image gone at runtime (low)
+ *   package-database-changed  a database whose bytes differ with no package
+ *                      change to explain it: a second copy of an installed
+ *                      package, METADATA rewritten with the same version, a
+ *                      database the parsers cannot read (medium; drift)
  *   package-unreadable a database one side could not read: larger than
  *                      its limit, unreadable, dropped from the probe's log
  *                      (medium; the package check is then incomplete)
@@ -38,6 +42,7 @@
 typedef struct rv_pkgcheck {
 	int equal;            /* the two dbsets have the same digest */
 	size_t added, removed, changed; /* package changes (drift) */
+	size_t db_changed;    /* databases changed beyond those (drift) */
 	size_t masked;        /* image packages under a runtime mount point */
 	size_t unknown;       /* changes in a database one side could not read:
 	                       * not findings (the unreadable finding covers them) */

@@ -793,7 +793,7 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 		json_object_set_new(cr->obj, "packages", json_pack("{s:s}", "notChecked", pkg_reason));
 	file_drift = d && d->count > d->errors_a + d->errors_b;
 	file_open = !sum.complete || (d && (d->errors_a + d->errors_b || d->unknown));
-	pkg_drift = pc && pc->added + pc->removed + pc->changed > 0;
+	pkg_drift = pc && pc->added + pc->removed + pc->changed + pc->db_changed > 0;
 	pkg_open = r->o->cfg->packages && (!pc || !rv_pkgcheck_complete(pc));
 	if (file_drift || pkg_drift) {
 		set_verdict(cr, "drift", NULL);

@@ -64,6 +64,10 @@ dpkg-deb --root-owner-group -Zgzip --build "$work/deb" "$work/evil.deb" >/dev/nu
 is "$?" 0 "busybox dpkg -i installs a real .deb inside pod pkg-0"
 "$SBX" drift shop pkg-1 app write /usr/local/lib/python3.11/site-packages/requests2-2.31.0.dist-info/METADATA \
 	"$(printf 'Metadata-Version: 2.1\nName: requests2\nVersion: 2.31.0\n')"
+# a second copy of an image package, same name and version (a trojaned
+# build shadowing the real one): no purl changes, the bytes do
+"$SBX" drift shop pkg-1 app write /root/.local/lib/python3.11/site-packages/PyYAML-6.0.dist-info/METADATA \
+	"$(printf 'Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\n')"
 "$SBX" drift shop pkg-2 app write /app/node_modules/left-pad/package.json \
 	'{"name": "left-pad", "version": "1.3.1"}'
 "$SBX" drift shop pkg-3 app chmod 0600 /var/lib/dpkg/status
@@ -82,6 +86,11 @@ is "$(c0 pkg-1 '.findings[] | select(.kind=="package-added") | .details')" "pkg:
 	"a dist-info dropped into site-packages: package-added pkg:pypi/requests2@2.31.0"
 is "$(c0 pkg-1 '.findings[] | select(.kind=="package-added") | .path')" \
 	"/usr/local/lib/python3.11/site-packages/requests2-2.31.0.dist-info" "... located at its dist-info"
+is "$(c0 pkg-1 '[.findings[] | select(.kind=="package-database-changed") | .severity, .path, .details] | join(" ")')" \
+	"medium /root/.local/lib/python3.11/site-packages/PyYAML-6.0.dist-info/METADATA added at runtime" \
+	"a second copy of PyYAML 6.0 (same purl, new bytes): package-database-changed, not clean"
+is "$(c0 pkg-1 '.packages | [.added, .databasesChanged] | join(",")')" "1,1" \
+	"... beside the one package added"
 is "$(c0 pkg-2 '[.findings[] | select(.kind=="package-changed") | .severity, .details] | join(" ")')" \
 	"medium pkg:npm/left-pad@1.3.0 -> 1.3.1" "an npm package upgraded in place: package-changed, medium"
 is "$(c0 pkg-2 '[.findings[] | select(.kind=="modified") | .path] | join(" ")')" \

@@ -189,11 +189,16 @@ static void test_image_side_and_warnings(void **state)
 	assert_int_equal(pc->unreadable, 1);
 	assert_int_equal(pc->warnings, 1);
 	assert_false(rv_pkgcheck_complete(pc));
-	assert_string_equal(kind_at(pc, 0), "package-unreadable");
-	assert_string_equal(field_at(pc, 0, "details"), "image: larger than the limit of 67108864 bytes");
-	assert_string_equal(kind_at(pc, 1), "package-warning");
-	assert_string_equal(field_at(pc, 1, "path"), "/app/node_modules/bad/package.json");
-	assert_string_equal(field_at(pc, 1, "severity"), "low");
+	/* the unparseable database is new at runtime: a change of its own */
+	assert_int_equal(pc->db_changed, 1);
+	assert_string_equal(kind_at(pc, 0), "package-database-changed");
+	assert_string_equal(field_at(pc, 0, "path"), "/app/node_modules/bad/package.json");
+	assert_string_equal(field_at(pc, 0, "details"), "added at runtime");
+	assert_string_equal(kind_at(pc, 1), "package-unreadable");
+	assert_string_equal(field_at(pc, 1, "details"), "image: larger than the limit of 67108864 bytes");
+	assert_string_equal(kind_at(pc, 2), "package-warning");
+	assert_string_equal(field_at(pc, 2, "path"), "/app/node_modules/bad/package.json");
+	assert_string_equal(field_at(pc, 2, "severity"), "low");
 	rv_pkgcheck_free(pc);
 	rv_dbset_free(rt);
 	rv_dbset_free(img);
@@ -227,11 +232,63 @@ static void test_equal_but_unread(void **state)
 	rv_dbset_free(img);
 }
 
+/* Different bytes are never clean because the purls agree: each of these
+ * changes no purl, and each is a package-database-changed finding. */
+static void test_bytes_not_explained_by_purls(void **state)
+{
+	static const struct { const char *path, *text, *why; } cases[] = {
+		/* a second copy of an installed package (a trojaned build) */
+		{ "/root/.local/lib/python3.11/site-packages/PyYAML-6.0.dist-info/METADATA",
+		  "Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\n", "added at runtime" },
+		/* METADATA rewritten in place, same name and version */
+		{ YAML_META, "Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\nSummary: x\n",
+		  "contents changed" },
+		/* a database the parser cannot read */
+		{ "/usr/lib/python3/dist-packages/evil-6.6.6.dist-info/METADATA",
+		  "Metadata-Version: 2.1\nVersion: 6.6.6\n", "added at runtime" },
+		/* a dpkg stanza that is not installed */
+		{ "/var/lib/dpkg/status", "Package: libc6\nStatus: install ok installed\n"
+		  "Architecture: amd64\nVersion: 2.36-9\n\nPackage: nc\nStatus: deinstall ok "
+		  "config-files\nVersion: 1\n\nPackage: zlib1g\nStatus: install ok installed\n"
+		  "Architecture: amd64\nVersion: 1:1.2.13\n\n", "contents changed" },
+	};
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		rv_dbset *img = image_set(), *rt;
+		rv_sbom *cat = NULL;
+		rv_pkgcheck *pc;
+		size_t i;
+
+		assert_int_equal(rv_dbset_new(&rt), 0);
+		for (i = 0; i < img->n; i++)
+			if (strcmp(img->files[i].path, cases[k].path))
+				assert_int_equal(rv_dbset_add(rt, img->files[i].path, img->files[i].path_len,
+					img->files[i].data, img->files[i].size), 0);
+		add(rt, cases[k].path, cases[k].text);
+		assert_int_equal(rv_dbset_sort(rt), 0);
+		pc = run(img, &cat, rt);
+		if (pc->added + pc->removed + pc->changed != 0 || pc->db_changed != 1)
+			fail_msg("case %zu: %zu added, %zu removed, %zu changed, %zu databases", k,
+				pc->added, pc->removed, pc->changed, pc->db_changed);
+		assert_string_equal(kind_at(pc, 0), "package-database-changed");
+		assert_string_equal(field_at(pc, 0, "path"), cases[k].path);
+		assert_non_null(strstr(field_at(pc, 0, "details"), cases[k].why));
+		assert_true(pc->changes_text.len > 0);
+		rv_pkgcheck_free(pc);
+		rv_dbset_free(rt);
+		rv_dbset_free(img);
+		rv_sbom_free(cat);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_bytes_not_explained_by_purls),
 		cmocka_unit_test(test_not_seen_is_not_removed),
 		cmocka_unit_test(test_image_side_and_warnings),
 		cmocka_unit_test(test_equal_but_unread),
