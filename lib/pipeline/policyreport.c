@@ -641,7 +641,8 @@ int rv_policyreport_put(rv_kube *k, json_t *polr)
 			goto cleanup;
 		/* Conflict: changed since our GET; read it again */
 	}
-	rc = rv_error_set(RV_ECONFLICT, "still conflicting after %d attempts", PUT_ROUNDS);
+	/* the server's last answer (409 Conflict or AlreadyExists) follows */
+	rc = rv_error_prefix(RV_ECONFLICT, "still conflicting after %d attempts", PUT_ROUNDS);
 cleanup:
 	if (rc < 0)
 		rv_error_prefix(rc, "policy report '%s/%s'", ns, name);

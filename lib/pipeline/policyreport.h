@@ -48,10 +48,12 @@ int rv_policyreport_build(json_t **out, json_t *report, const rv_policyreport_op
  * Create or replace one PolicyReport (as built above; borrowed) in its
  * namespace: GET; 404 -> POST (409 AlreadyExists -> read again); else PUT
  * with the current metadata.resourceVersion (409 Conflict -> read again),
- * at most 5 rounds. An existing report of that name that does not carry
- * the label app.kubernetes.io/managed-by=runtime-verifier is not
- * overwritten (RV_ECONFLICT). Errors name the namespace, the report and
- * the refused request ("cannot get resource \"policyreports\" ...").
+ * at most 5 rounds, then RV_ECONFLICT ("still conflicting after 5
+ * attempts", then the server's last answer). An existing report of that
+ * name that does not carry the label
+ * app.kubernetes.io/managed-by=runtime-verifier is not overwritten
+ * (RV_ECONFLICT). Errors name the namespace, the report and the refused
+ * request ("cannot get resource \"policyreports\" ...").
  */
 int rv_policyreport_put(rv_kube *k, json_t *polr);
 

@@ -48,12 +48,30 @@ static int k8s_name(const char *s, int subdomain)
 	return 1;
 }
 
+/* A Kubernetes kind as the key holds it: an upper-case letter, then letters,
+ * digits and '-' (a CRD's kind lowercased is a DNS-1035 label), at most 63
+ * bytes, no '.'. */
 static int kind_ok(const char *kind)
+{
+	size_t n = kind ? strlen(kind) : 0, i;
+
+	if (!n || n > 63 || kind[0] < 'A' || kind[0] > 'Z' || kind[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!alnum(kind[i]) && !(kind[i] >= 'A' && kind[i] <= 'Z') && kind[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* The kind words of the keys before the workload's kind was kept: such an
+ * entry is read (validated as then) only to be dropped. */
+static int legacy_kind(const char *kind)
 {
 	return kind && (!strcmp(kind, "workload") || !strcmp(kind, "pod"));
 }
 
-int rv_quarantine_key(char *out, size_t size, const char *ns, const char *kind,
+/* NS.KIND.NAME, or the hashed form; the caller has validated the parts. */
+static int make_key(char *out, size_t size, const char *ns, const char *kind,
 	const char *name)
 {
 	unsigned char d[RV_SHA256_LEN];
@@ -61,9 +79,6 @@ int rv_quarantine_key(char *out, size_t size, const char *ns, const char *kind,
 	rv_buf id = RV_BUF_INIT(1024);
 	int n, rc;
 
-	if (!k8s_name(ns, 0) || !kind_ok(kind) || !k8s_name(name, 1))
-		return rv_error_set(RV_EINVAL, "'%.80s/%.300s' is not a valid namespace and name",
-			ns ? ns : "", name ? name : "");
 	n = snprintf(out, size, "%s.%s.%s", ns, kind, name);
 	if (n >= 0 && (size_t)n < size && n <= 253)
 		return RV_OK;
@@ -77,6 +92,15 @@ int rv_quarantine_key(char *out, size_t size, const char *ns, const char *kind,
 cleanup:
 	rv_buf_dispose(&id);
 	return rc;
+}
+
+int rv_quarantine_key(char *out, size_t size, const char *ns, const char *kind,
+	const char *name)
+{
+	if (!k8s_name(ns, 0) || !kind_ok(kind) || !k8s_name(name, 1))
+		return rv_error_set(RV_EINVAL, "'%.80s/%.80s/%.300s' is not a valid namespace, kind and name",
+			ns ? ns : "", kind ? kind : "", name ? name : "");
+	return make_key(out, size, ns, kind, name);
 }
 
 /* "2026-11-22T13:00:00Z" -> seconds; -1 when malformed. */
@@ -173,9 +197,9 @@ static json_t *valid_entry(const char *key, json_t *v, const char **why)
 	*why = NULL;
 	if (!json_is_object(v))
 		return *why = "not a JSON object", NULL;
-	if (!k8s_name(ns, 0) || !k8s_name(wl, 1) || !kind_ok(kind))
+	if (!k8s_name(ns, 0) || !k8s_name(wl, 1) || !(kind_ok(kind) || legacy_kind(kind)))
 		return *why = "no valid namespace, workload and kind", NULL;
-	if (rv_quarantine_key(want, sizeof(want), ns, kind, wl) < 0 || strcmp(want, key))
+	if (make_key(want, sizeof(want), ns, kind, wl) < 0 || strcmp(want, key))
 		return *why = "its key is not the key of its namespace, kind and workload", NULL;
 	if (!json_is_integer(d) || !json_is_integer(c) ||
 	    json_integer_value(d) < 0 || json_integer_value(d) > RV_QUARANTINE_MAX_COUNT ||
@@ -354,24 +378,24 @@ int rv_quarantine_observe(json_t **out, json_t *problems, json_t *report)
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	json_array_foreach(json_object_get(report, "pods"), i, pod) {
 		const char *ns = str(pod, "namespace"), *name = str(pod, "name");
-		const char *wl = str(pod, "workload"), *uid = str(pod, "uid");
-		const char *kind = wl ? "workload" : "pod", *group = NULL;
+		const char *uid = str(pod, "uid"), *group = NULL;
+		json_t *wref = json_object_get(pod, "workloadRef");
+		const char *wl = str(wref, "name"), *kind = str(wref, "kind");
 		char k[300], who[300];
 		int drift = 0;
 		json_t *ref;
 
-		if (rv_quarantine_key(k, sizeof(k), ns, kind, wl ? wl : name) < 0 ||
-		    !k8s_name(name, 1)) {
+		if (rv_quarantine_key(k, sizeof(k), ns, kind, wl) < 0 || !k8s_name(name, 1)) {
 			snprintf(who, sizeof(who), "pod '");
 			safe_copy(who + 5, sizeof(who) - 20, name);
 			snprintf(who + strlen(who), sizeof(who) - strlen(who), "' left out");
-			problem(problems, who, "invalid namespace, name or workload");
+			problem(problems, who, "invalid namespace, name or workloadRef (kind and name)");
 			continue;
 		}
 		r = json_object_get(runs, k);
 		if (!r) {
 			r = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:[], s:[]}", "namespace", ns,
-				"workload", wl ? wl : name, "kind", kind, "nclean", 0, "nskipped", 0,
+				"workload", wl, "kind", kind, "nclean", 0, "nskipped", 0,
 				"nother", 0, "drifted", "pods");
 			if (!r || json_object_set_new(runs, k, r) < 0)
 				goto oom;
@@ -440,7 +464,7 @@ static int add_action(json_t *actions, const char *action, const char *key, json
 {
 	json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "action", action,
 		"namespace", str(e, "namespace"), "pod", str(podref, "name"),
-		"workload", str(e, "workload"), "kind", str(e, "kind"), "key", key,
+		"workload", str(e, "workload"), "workloadKind", str(e, "kind"), "key", key,
 		"event", event, "reason", reason);
 
 	if (!a || (str(podref, "uid") && json_object_set_new(a, "uid", json_string(str(podref, "uid"))) < 0) ||
@@ -474,6 +498,11 @@ static int drop(json_t *dropped, json_t *entries, const char *key, const char *r
 		"namespace", str(e, "namespace"), "workload", str(e, "workload"),
 		"quarantined", json_is_true(json_object_get(e, "quarantined")), "reason", reason);
 
+	if (d && !legacy_kind(str(e, "kind")) &&
+	    json_object_set_new(d, "workloadKind", json_string(str(e, "kind"))) < 0) {
+		json_decref(d);
+		d = NULL;
+	}
 	if (!d || json_array_append_new(dropped, d) < 0)
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	json_object_del(entries, key);
@@ -516,7 +545,10 @@ static int trim(json_t *dropped, json_t *entries, json_t *runs, const rv_quarant
 
 		if (json_object_get(runs, v[i].key))
 			continue;  /* seen in this run: never dropped */
-		if (cfg->stale_ms > 0 && now - v[i].last > cfg->stale_ms / 1000)
+		if (legacy_kind(str(json_object_get(entries, v[i].key), "kind")))
+			why = "written by an older version, keyed without the workload's kind: "
+				"counting starts again under the new key";
+		else if (cfg->stale_ms > 0 && now - v[i].last > cfg->stale_ms / 1000)
 			why = "not seen within staleAfter";
 		else if (count > RV_QUARANTINE_MAX_ENTRIES || total > RV_QUARANTINE_MAX_BYTES)
 			why = "the state is full: least recently seen first";
@@ -615,7 +647,8 @@ int rv_quarantine_step(json_t **out, json_t *entries, json_t *runs,
 						json_array_remove(pods, 0);
 					json_array_append_new(pods, json_string(pn));
 				}
-				if (cfg->evict && !strcmp(str(e, "kind"), "workload") &&
+				/* only a pod a controller owns: something replaces it */
+				if (cfg->evict && strcmp(str(e, "kind"), "Pod") &&
 				    (rc = add_action(actions, "evict", key, e, p, 0, reason)) < 0)
 					goto fail;
 			}
@@ -852,9 +885,9 @@ static int act(rv_kube *k, json_t *a, const rv_quarantine_opts *o, json_t *error
 
 		if (p && str(a, "uid"))
 			json_object_set_new(json_object_get(p, "metadata"), "uid", json_string(str(a, "uid")));
-		snprintf(msg, sizeof(msg), "%s %s=true: workload '%s/%s', %s",
-			label ? "labelled" : "removed", RV_QUARANTINE_LABEL, ns, str(a, "workload"),
-			str(a, "reason"));
+		snprintf(msg, sizeof(msg), "%s %s=true: %s '%s/%s', %s",
+			label ? "labelled" : "removed", RV_QUARANTINE_LABEL, str(a, "workloadKind"), ns,
+			str(a, "workload"), str(a, "reason"));
 		if (!p || rv_pods_event(k, p, label ? "Warning" : "Normal",
 				label ? "Quarantined" : "QuarantineReleased", msg) < 0)
 			json_object_set_new(a, "eventError", json_string(rv_error_last()));
@@ -871,9 +904,10 @@ static json_t *workloads_json(json_t *runs, json_t *entries)
 
 	json_object_foreach(runs, key, run) {
 		e = json_object_get(entries, key);
-		w = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "key", key,
+		w = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "key", key,
 			"namespace", str(run, "namespace"), "workload", str(run, "workload"),
-			"kind", str(run, "kind"), "run", str(run, "run"),
+			"workloadKind", str(run, "kind"),
+			"kind", strcmp(str(run, "kind"), "Pod") ? "workload" : "pod", "run", str(run, "run"),
 			"drifted", num(e, "drifted"), "clean", num(e, "clean"),
 			"quarantined", json_is_true(json_object_get(e, "quarantined")));
 		if (!w)
@@ -991,7 +1025,6 @@ int rv_quarantine_run(json_t *report, rv_kube *k, const rv_quarantine_opts *o)
 	json_array_foreach(json_object_get(res, "actions"), i, a) {
 		json_object_del(a, "event");
 		json_object_del(a, "key");
-		json_object_del(a, "kind");
 		json_object_del(a, "uid");
 	}
 	rc = RV_OK;
@@ -1032,8 +1065,8 @@ int rv_quarantine_text(rv_buf *out, json_t *report)
 	json_array_foreach(json_object_get(q, "workloads"), i, w) {
 		if (!strcmp(str(w, "run") ? str(w, "run") : "", "clean") && !json_is_true(json_object_get(w, "quarantined")))
 			continue;  /* the quiet majority */
-		rv_buf_printf(out, "  %s/%s: %s run; %lld drifted, %lld clean in a row%s\n",
-			str(w, "namespace"), str(w, "workload"), str(w, "run"),
+		rv_buf_printf(out, "  %s/%s (%s): %s run; %lld drifted, %lld clean in a row%s\n",
+			str(w, "namespace"), str(w, "workload"), str(w, "workloadKind"), str(w, "run"),
 			(long long)num(w, "drifted"), (long long)num(w, "clean"),
 			json_is_true(json_object_get(w, "quarantined")) ? "; QUARANTINED" : "");
 	}

@@ -19,15 +19,23 @@
  * consecutive clean runs it is removed. docs/operations.md, "Quarantine".
  *
  * The state's format, one ConfigMap key per workload:
- *   key    NS.workload.NAME (a pod owned by a controller: NAME is the
- *          workload, as rv_pods_workload gives it) or NS.pod.NAME (a bare
- *          pod); when that is longer than 253 bytes, NS.KIND._<32 hex of
- *          sha256("NS/KIND/NAME")>. '_' never occurs in Kubernetes names, so
+ *   key    NS.KIND.NAME: the namespace, the workload's Kubernetes kind and
+ *          its name, as the report's pods[].workloadRef gives them
+ *          (rv_pods_workload_ref: "prod.Deployment.api",
+ *          "prod.StatefulSet.api"; a bare pod "prod.Pod.debug"). A
+ *          namespace and a kind hold no '.', so the first two dots split
+ *          the key. When longer than 253 bytes: NS.KIND._<32 hex of
+ *          sha256("NS/KIND/NAME")>; '_' never occurs in Kubernetes names, so
  *          the two forms cannot collide.
  *   value  compact JSON: {"namespace","workload","kind","drifted","clean",
  *          "quarantined","since"?,"lastRun","lastRunId","driftGroup"?,"pods"}
  * Everything read back is validated; an entry that fails (or whose key is
- * not the key of its own namespace/kind/workload) is dropped and reported.
+ * not the key of its own namespace/kind/workload) is dropped and reported
+ * as an error. An entry of the format before the kind was kept (key
+ * NS.workload.NAME or NS.pod.NAME, value kind "workload" or "pod": a
+ * lower-case word, never a Kubernetes kind) is valid but stale: the next
+ * step drops it and lists it in "dropped" (not an error); it is never
+ * counted or matched to a workload of this run.
  */
 
 #define RV_QUARANTINE_LABEL "runtime-verifier.io/quarantine"
@@ -68,9 +76,11 @@ int rv_quarantine_run(json_t *report, rv_kube *k, const rv_quarantine_opts *opts
 
 /* --- the pure part (no network), for tests and the fuzzer ------------------ */
 
-/* The state key of a workload (kind "workload") or bare pod (kind "pod")
- * into out (at least 254 bytes). RV_EINVAL when ns is not a DNS label or
- * name not a DNS subdomain. */
+/* The state key of a workload of a Kubernetes kind ("Deployment",
+ * "StatefulSet"...; "Pod" for a bare pod) into out (at least 254 bytes).
+ * RV_EINVAL when ns is not a DNS label, kind not a kind (an upper-case
+ * letter, then letters, digits, '-'; at most 63) or name not a DNS
+ * subdomain. */
 int rv_quarantine_key(char *out, size_t size, const char *ns, const char *kind,
 	const char *name);
 
@@ -95,10 +105,11 @@ int rv_quarantine_state_data(json_t **out, json_t *entries);
  * This run, per workload, from a report: a new object key -> {"namespace",
  * "workload", "kind", "run": "drifted" | "clean" | "unchanged",
  * "driftGroup"?, "drifted": [{name, uid}], "pods": [{name, uid}]}.
+ * Pods are grouped by namespace and their "workloadRef" (kind and name).
  * drifted: some container of the workload drifted; clean: every container
  * clean or skipped and at least one clean; anything else: unchanged.
- * Pods with an invalid namespace or name are left out, with a message in
- * problems (may be NULL).
+ * Pods with an invalid namespace, name or workloadRef (or none) are left
+ * out, with a message in problems (may be NULL).
  */
 int rv_quarantine_observe(json_t **out, json_t *problems, json_t *report);
 
@@ -106,11 +117,14 @@ int rv_quarantine_observe(json_t **out, json_t *problems, json_t *report);
  * Apply this run (runs, from rv_quarantine_observe) to entries (changed in
  * place) and decide. *out is a new object {"actions": [...], "dropped":
  * [...]}: actions {"action": "label" | "unlabel" | "evict", "namespace",
- * "pod", "uid"?, "workload", "kind", "key", "new"?}; dropped {"key",
- * "namespace", "workload", "quarantined", "reason"}. An entry whose
- * lastRunId is run_id already counted this run and is not counted again.
- * Stale entries (not seen for cfg->stale_ms) are dropped, then the least
- * recently seen ones (not quarantined first) until the caps hold.
+ * "pod", "uid"?, "workload", "workloadKind", "key", "event", "reason"};
+ * dropped {"key", "namespace", "workload", "workloadKind"?,
+ * "quarantined", "reason"}. An entry whose lastRunId is run_id already
+ * counted this run and is not counted again. Only pods of a workload of
+ * another kind than "Pod" (a controller owns them) are evicted. Entries of
+ * the old key format and stale entries (not seen for cfg->stale_ms) are
+ * dropped, then the least recently seen ones (not quarantined first) until
+ * the caps hold.
  */
 int rv_quarantine_step(json_t **out, json_t *entries, json_t *runs,
 	const rv_quarantine_cfg *cfg, const char *run_id, int64_t now);

@@ -906,6 +906,13 @@ static json_t *verify_pod(run *r, json_t *pod)
 		"name", meta(pod, "name"), "uid", meta(pod, "uid"),
 		"node", str(json_object_get(pod, "spec"), "nodeName"),
 		"workload", rv_pods_workload(pod, wl, sizeof(wl)), "containers", containers);
+	if (obj) {   /* kind and name: what the quarantine counts by */
+		const char *wkind = NULL, *wname = rv_pods_workload_ref(&wkind, pod, wl, sizeof(wl));
+
+		if (wname)
+			json_object_set_new(obj, "workloadRef",
+				json_pack("{s:s, s:s}", "kind", wkind, "name", wname));
+	}
 	if (recently_clean(r, pod, when)) {
 		json_array_foreach(spec_containers, i, c) {
 			char reason[128];

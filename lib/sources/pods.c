@@ -462,31 +462,52 @@ cleanup:
 	return rc;
 }
 
-const char *rv_pods_workload(json_t *pod, char *buf, size_t size)
+/* The controller owner of a pod as the workload: kind and name (borrowed
+ * from pod, or written into buf); NULL when no controller owns it. */
+static const char *controller(const char **kind, json_t *pod, char *buf, size_t size)
 {
 	json_t *owners = json_object_get(json_object_get(pod, "metadata"), "ownerReferences");
 	json_t *o;
 	size_t i;
 
 	json_array_foreach(owners, i, o) {
-		const char *kind = str(o, "kind"), *name = str(o, "name");
+		const char *k = str(o, "kind"), *name = str(o, "name");
 		const char *hash = str(json_object_get(json_object_get(pod, "metadata"), "labels"),
 			"pod-template-hash");
 		size_t nl, hl;
 
-		if (!kind || !name || !json_is_true(json_object_get(o, "controller")))
+		if (!k || !name || !json_is_true(json_object_get(o, "controller")))
 			continue;
-		if (!strcmp(kind, "ReplicaSet") && hash) {
+		*kind = k;
+		if (!strcmp(k, "ReplicaSet") && hash) {
 			nl = strlen(name);
 			hl = strlen(hash);
 			if (nl > hl + 1 && name[nl - hl - 1] == '-' && !strcmp(name + nl - hl, hash) &&
 			    nl - hl - 1 < size) {
 				memcpy(buf, name, nl - hl - 1);
 				buf[nl - hl - 1] = '\0';
+				*kind = "Deployment";
 				return buf;
 			}
 		}
 		return name;
 	}
 	return NULL;
+}
+
+const char *rv_pods_workload(json_t *pod, char *buf, size_t size)
+{
+	const char *kind = NULL;
+
+	return controller(&kind, pod, buf, size);
+}
+
+const char *rv_pods_workload_ref(const char **kind, json_t *pod, char *buf, size_t size)
+{
+	const char *name = controller(kind, pod, buf, size);
+
+	if (name)
+		return name;
+	*kind = "Pod";
+	return str(json_object_get(pod, "metadata"), "name");
 }

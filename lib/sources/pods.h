@@ -72,4 +72,12 @@ int rv_pods_pull_secret(char **out, size_t *len, rv_kube *k, const char *ns,
  * written into buf. */
 const char *rv_pods_workload(json_t *pod, char *buf, size_t size);
 
+/* The same with the workload's kind in *kind: "Deployment" for a pod of a
+ * ReplicaSet resolved as above, else the controller's kind ("StatefulSet",
+ * "DaemonSet", "Job", "ReplicaSet" without the hash, a custom kind...). A
+ * pod no controller owns is its own workload: *kind "Pod" and the pod's
+ * name. Both borrowed from pod (or the name written into buf; *kind may
+ * be a static string). NULL (and *kind set) when the pod has no name. */
+const char *rv_pods_workload_ref(const char **kind, json_t *pod, char *buf, size_t size);
+
 #endif

@@ -48,9 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	roundtrip(entries);
-	report = json_pack("{s:s, s:[{s:s, s:s, s:s, s:[{s:s, s:s}]}]}", "runId", "fuzz", "pods",
-		"namespace", "prod", "name", "api-1", "workload", "api", "containers", "name", "app",
-		"verdict", "drift");
+	report = json_pack("{s:s, s:[{s:s, s:s, s:s, s:{s:s, s:s}, s:[{s:s, s:s}]}]}", "runId",
+		"fuzz", "pods", "namespace", "prod", "name", "api-1", "workload", "api", "workloadRef",
+		"kind", "Deployment", "name", "api", "containers", "name", "app", "verdict", "drift");
 	if (rv_quarantine_observe(&runs, NULL, report) != 0 ||
 	    rv_quarantine_step(&res, entries, runs, &cfg, "fuzz", 1767225600) != 0)
 		abort();

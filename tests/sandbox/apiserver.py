@@ -215,16 +215,24 @@ class Faults:
     continue token expires, default 300), expire_continue (true: every
     continue token is expired), expire_watch (true: a watch from any past
     resourceVersion gets 410 Expired, as after an etcd compaction),
-    conflict_configmap_puts (N: the next N PUTs of a ConfigMap find that
-    another writer changed it first, so a PUT naming the resourceVersion it
-    read gets 409 Conflict; counted from when faults.json last changed)."""
+    conflict_puts.RESOURCE[.GROUP] (N: the next N PUTs of an existing object
+    of that resource, e.g. conflict_puts.configmaps or
+    conflict_puts.policyreports.wgpolicyk8s.io, find that another writer
+    changed it first, so a PUT naming the resourceVersion it read gets 409
+    Conflict; conflict_configmap_puts is conflict_puts.configmaps),
+    already_exists_posts.RESOURCE[.GROUP] (N: the next N POSTs of an object
+    that does not exist find that another writer created it first, from the
+    same body, so they get 409 AlreadyExists). Counts start again whenever
+    faults.json changes."""
+
+    ALIASES = {"conflict_puts.configmaps": "conflict_configmap_puts"}
 
     def __init__(self, path):
         self.path = path
         self.mtime = None
         self.data = {}
         self.count = 0
-        self.conflicts = 0      # conflict_configmap_puts injected so far
+        self.used = {}          # knob -> injections made since faults.json changed
         self.lock = threading.Lock()
 
     def get(self):
@@ -238,7 +246,7 @@ class Faults:
                 with open(self.path) as f:
                     self.data = json.load(f)
                 self.mtime = m
-                self.conflicts = 0
+                self.used = {}
             except (OSError, ValueError):
                 pass
         return self.data
@@ -247,6 +255,27 @@ class Faults:
         with self.lock:
             self.count += 1
             return self.count
+
+    def take(self, knob, resource, group="", peek=False):
+        """One injection of KNOB.RESOURCE[.GROUP] (or its alias), if the
+        knob allows one more: its number since faults.json changed (1, 2,
+        ...), else 0. peek: say so without using it up."""
+        key = knob + "." + resource + ("." + group if group else "")
+        d = self.get()
+        with self.lock:
+            for k in (key, self.ALIASES.get(key)):
+                if not k or not d.get(k):
+                    continue
+                try:
+                    limit = int(d[k])
+                except (TypeError, ValueError):
+                    continue
+                n = self.used.get(k, 0)
+                if n < limit:
+                    if not peek:
+                        self.used[k] = n + 1
+                    return n + 1
+        return 0
 
 
 class Tokens:
@@ -852,20 +881,59 @@ class API:
                                            "message": "The disruption budget %s needs %d healthy pods and has %d currently"
                                            % (b["metadata"]["name"], desired, healthy)}]})
 
-    def concurrent_writer(self, ns, name):
-        """The conflict_configmap_puts fault: someone else writes first."""
-        f = self.faults
-        if not f.get().get("conflict_configmap_puts"):
-            return
-        with f.lock:
-            if f.conflicts >= int(f.data["conflict_configmap_puts"]):
-                return
-            f.conflicts += 1
-            n = f.conflicts
+    CONCURRENT = "sandbox.runtime-verifier.io/concurrent-writes"
 
-        def touch(o):
-            o["metadata"].setdefault("annotations", {})["sandbox.runtime-verifier.io/concurrent-writes"] = str(n)
-        self.store.mutate("/configmaps", ns, name, touch, "configmaps")
+    def concurrent_update(self, r, ns, name):
+        """conflict_puts.RESOURCE[.GROUP]: another writer updates the object
+        just before this PUT, so its resourceVersion moves (a watch sees the
+        MODIFIED event) and a PUT naming the one it read gets the real 409
+        Conflict from the store. The other writer's change: the annotation
+        CONCURRENT counts the injected writes the object has seen."""
+        ns = ns if r.namespaced else ""
+        with self.store.lock:
+            if self.store.get(r.rkey, ns, name) is None or \
+                    not self.faults.take("conflict_puts", r.plural, r.group):
+                return
+
+            def touch(o):
+                ann = o["metadata"].get("annotations") or {}
+                try:
+                    n = int(ann.get(self.CONCURRENT, "0"))
+                except (TypeError, ValueError):
+                    n = 0
+                ann[self.CONCURRENT] = str(n + 1)
+                o["metadata"]["annotations"] = ann
+            self.store.mutate(r.rkey, ns, name, touch, r.plural, r.group)
+
+    def concurrent_create(self, r, ns, obj, user, field_validation):
+        """already_exists_posts.RESOURCE[.GROUP]: another writer creates the
+        object (this POST's body, annotated CONCURRENT "1") between the
+        client's GET (404) and its POST, which then gets the real 409
+        AlreadyExists from the store. A body the server would refuse, or one
+        without a name (generateName), creates nothing."""
+        if not self.faults.take("already_exists_posts", r.plural, r.group, peek=True):
+            return
+        md = obj.get("metadata") if isinstance(obj, dict) else None
+        name = md.get("name") if isinstance(md, dict) else None
+        if not name or not isinstance(name, str):
+            return
+        with self.store.lock:
+            if self.store.get(r.rkey, ns if r.namespaced else "", name) is not None:
+                return
+            other = copy.deepcopy(obj)
+            ann = other["metadata"].get("annotations")
+            ann = dict(ann) if isinstance(ann, dict) else {}
+            ann[self.CONCURRENT] = "1"
+            other["metadata"]["annotations"] = ann
+            try:
+                self.prepare_new(r, ns, copy.deepcopy(other), user, field_validation)
+            except ku.APIError:
+                return      # the POST itself fails the same way
+            if self.faults.take("already_exists_posts", r.plural, r.group):
+                try:
+                    self.create(r, ns, other, user, field_validation)
+                except ku.APIError:
+                    pass
 
     # --- lists ------------------------------------------------------------
     FIELDS = {
@@ -1351,6 +1419,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if q.get("dryRun"):
                 obj = api.prepare_new(r, ns, obj, user, q.get("fieldValidation"))
                 return self.send_json(201, obj)
+            if not sub and r.group != "events.k8s.io":
+                api.concurrent_create(r, ns, obj, user, q.get("fieldValidation"))
             out = api.create(r, ns, obj, user, q.get("fieldValidation"))
             return self.send_json(201, out)
         if verb == "update":
@@ -1358,8 +1428,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 obj = json.loads(body or b"null")
             except ValueError as e:
                 raise ku.bad_request("the body of the request was in an unknown format: %s" % e)
-            if r.plural == "configmaps" and r.group == "":
-                api.concurrent_writer(ns, name)
+            if not sub:
+                api.concurrent_update(r, ns, name)
             if sub == "ephemeralcontainers":
                 cur = api.store.get("/pods", ns, name)
                 if cur is None:

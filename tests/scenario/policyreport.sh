@@ -2,7 +2,9 @@
 # policyreport.sh - verify --policy-reports end to end in the sandbox: one
 # wgpolicyk8s.io/v1alpha2 PolicyReport per namespace, one result per
 # container, read back with the real kubectl; replaced (not duplicated) by
-# the next run; the shipped RBAC component is what it needs; the stored
+# the next run; the shipped RBAC component is what it needs; concurrent
+# writers (409 Conflict on PUT, retried a bounded number of times; 409
+# AlreadyExists on POST, read again and updated); the stored
 # objects validate against the CRD's schema (tests/fixtures/crds/, applied
 # to the sandbox, which then prunes and validates as a real API server).
 source "$(dirname "$0")/../lib/tap.sh"
@@ -172,7 +174,64 @@ like "$(jqr '.errors[0]')" "not labelled app.kubernetes.io/managed-by=runtime-ve
 is "$(kubectl get policyreport runtime-verifier -n other -o json | jq -r '.metadata.labels // {} | length')" 0 \
 	"the foreign report is unchanged"
 
-# --- 6. no CRD installed ----------------------------------------------------------
+# --- 6. concurrent writers: 409 Conflict and AlreadyExists ------------------------
+# The sandbox's knobs (docs/sandbox.md): before each PUT another writer really
+# updates the report (its resourceVersion moves; the annotation below counts
+# its writes), or creates it between the verifier's GET (404) and POST.
+PR=/apis/wgpolicyk8s.io/v1alpha2/namespaces/shop/policyreports
+CW=sandbox.runtime-verifier.io/concurrent-writes
+GR=policyreports.wgpolicyk8s.io
+# every write of shop's report after resourceVersion $1, from a watch:
+# "TYPE resourceVersion run-id concurrent-writes" per line
+writes() {
+	[ -n "$1" ] || return 1   # (without one a watch starts with the current state)
+	sbx_json GET "$PR?watch=1&resourceVersion=$1&timeoutSeconds=1&fieldSelector=metadata.name%3Druntime-verifier" -N |
+		jq -r --arg cw "$CW" '"\(.type) \(.object.metadata.resourceVersion) \(.object.metadata.annotations["runtime-verifier.io/run-id"]) \(.object.metadata.annotations[$cw] // "-")"'
+}
+rv_now() { kubectl get policyreport runtime-verifier -n shop -o jsonpath='{.metadata.resourceVersion}'; }
+rv0=$(rv_now)
+"$SBX" fault "conflict_puts.$GR=2"
+verify "$KUBECONFIG" -n shop --policy-reports --run-id polr5
+is "$? $(jqr '.errors | length')" "0 0" "two PUTs meet a concurrent write (409 Conflict): read again, written, exit 0"
+"$SBX" fault clear
+writes "$rv0" > "$work/writes"
+is "$(cut -d' ' -f1,3,4 "$work/writes" | paste -sd,)" "MODIFIED polr4 1,MODIFIED polr4 2,MODIFIED polr5 -" \
+	"the other writer's two updates, then ours: its change replaced only after the verifier read it"
+check "resourceVersions along the chain increase ($rv0 then $(cut -d' ' -f2 "$work/writes" | paste -sd' '))" \
+	sh -c 'prev=$1; shift; for v; do [ "$v" -gt "$prev" ] || exit 1; prev=$v; done' _ "$rv0" $(cut -d' ' -f2 "$work/writes")
+getpolr shop
+is "$(R .metadata.resourceVersion)" "$(tail -n1 "$work/writes" | cut -d' ' -f2)" "the stored report is the last write of the chain"
+is "$(R '[.metadata.annotations["runtime-verifier.io/run-id"], (.results | length), ([.results[].properties.runId] | unique | join(",")), .summary.pass, .summary.fail] | join(" ")')" \
+	"polr5 2 polr5 1 1" "it holds this run's results (1 pass, 1 fail)"
+is "$(R '.metadata.annotations | has("sandbox.runtime-verifier.io/concurrent-writes")')" false "and not the other writer's annotation"
+# (b) a report that changes before every PUT: bounded, then an error
+"$SBX" fault "conflict_puts.$GR=9"
+verify "$KUBECONFIG" -n shop --policy-reports --run-id polr6
+is "$?" 2 "a report changed before every PUT: exit 2"
+like "$(jqr '.errors[0]')" "^policy report 'shop/runtime-verifier': still conflicting after 5 attempts: PUT [^ ]+: 409 Conflict: Operation cannot be fulfilled on policyreports.wgpolicyk8s.io \"runtime-verifier\": the object has been modified; please apply your changes to the latest version and try again\$" \
+	"the report's error names the report, the conflict and the server's last answer"
+like "$(cat "$work/err")" "policy report 'shop/runtime-verifier'.*conflict" "and so does stderr"
+"$SBX" fault clear
+getpolr shop
+is "$(R '.metadata.annotations["sandbox.runtime-verifier.io/concurrent-writes"]')" 5 "bounded: 5 rounds (GET, PUT, 409), 5 of the 9 concurrent writes met"
+is "$(R '.metadata.annotations["runtime-verifier.io/run-id"]')" polr5 "the other writer's report stays (nothing of run polr6)"
+# (c) created by another writer between our GET (404) and our POST
+kubectl delete policyreport runtime-verifier -n shop > /dev/null
+rv0=$(sbx_json GET "$PR" | jq -r .metadata.resourceVersion)
+"$SBX" fault "already_exists_posts.$GR=1"
+verify "$KUBECONFIG" -n shop --policy-reports --run-id polr7
+is "$? $(jqr '.errors | length')" "0 0" "the POST meets 409 AlreadyExists: read again, updated, exit 0"
+"$SBX" fault clear
+writes "$rv0" > "$work/writes"
+is "$(cut -d' ' -f1,3,4 "$work/writes" | paste -sd,)" "ADDED polr7 1,MODIFIED polr7 -" \
+	"the other writer's create, then our update of what we read"
+getpolr shop
+is "$(P '.items | length') $(R .metadata.resourceVersion)" "1 $(tail -n1 "$work/writes" | cut -d' ' -f2)" \
+	"one report, the last write of the chain"
+is "$(R '[.metadata.annotations["runtime-verifier.io/run-id"], (.results | length), .summary.pass, .summary.fail] | join(" ")')" \
+	"polr7 2 1 1" "holding this run's results"
+
+# --- 7. no CRD installed ----------------------------------------------------------
 kubectl delete crd policyreports.wgpolicyk8s.io > /dev/null
 verify "$KUBECONFIG" -n shop -l app=good --policy-reports
 is "$?" 2 "without the PolicyReport CRD: exit 2"

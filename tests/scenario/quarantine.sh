@@ -4,7 +4,9 @@
 # drifted runs, dry run, release after M clean runs, a concurrent writer
 # (409 Conflict) without a lost count, eviction through the Eviction API
 # (the ReplicaSet starts a new pod; a PodDisruptionBudget answers 429) and
-# the error when the token may not update the ConfigMap.
+# the error when the token may not update the ConfigMap; keys by namespace,
+# kind and name (a StatefulSet named like the Deployment counts apart) and
+# the state of the version before that (old keys) dropped once, not misread.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../sandbox/lib.sh"
 set -u
@@ -71,10 +73,12 @@ verify() {
 }
 pods() { kubectl get pods -n prod -l app=api -o json | jq -r '[.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name] | sort | .[]'; }
 labelled() { kubectl get pods -n prod -l runtime-verifier.io/quarantine=true -o name | sort | tr '\n' ' '; }
-state() {
+state_of() { # KEY JQ
 	kubectl get configmap runtime-verifier-state -n runtime-verifier -o json |
-		jq -r '.data["prod.workload.api"]' | jq -r "$1"
+		jq -r --arg k "$1" '.data[$k]' | jq -r "$2"
 }
+state() { state_of prod.Deployment.api "$1"; }
+keys() { kubectl get configmap runtime-verifier-state -n runtime-verifier -o json | jq -r '.data | keys | join(" ")'; }
 rv_of() { kubectl get configmap runtime-verifier-state -n runtime-verifier -o jsonpath='{.metadata.resourceVersion}'; }
 U=(--user 1000:1000)
 read -r P1 P2 < <(pods | tr '\n' ' ')
@@ -88,8 +92,11 @@ is "$?" 0 "run 1: drift without --fail-on-drift exits 0"
 is "$(state .drifted)" 1 "run 1: the ConfigMap counts 1 drifted run for prod/api (read back with kubectl)"
 is "$(state .quarantined)" false "run 1: not quarantined yet"
 is "$(labelled)" "" "run 1: no pod labelled"
-is "$(jq -r '.quarantine.workloads[0] | "\(.key) \(.run) \(.drifted)"' "$work/r1.json")" \
-	"prod.workload.api drifted 1" "the report's quarantine section has the workload's run and count"
+is "$(jq -r '.quarantine.workloads[0] | "\(.key) \(.workloadKind) \(.kind) \(.run) \(.drifted)"' "$work/r1.json")" \
+	"prod.Deployment.api Deployment workload drifted 1" "the report's quarantine section has the workload's key, kind, run and count"
+is "$(jq -r '[.pods[] | "\(.workload) \(.workloadRef.kind)/\(.workloadRef.name)"] | unique | join(",")' "$work/r1.json")" \
+	"api Deployment/api" "each pod in the report names its workload's kind (the ReplicaSet resolved to its Deployment) and name"
+is "$(keys)" "prod.Deployment.api" "the state's key is namespace, kind and name"
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/r1.json" 2>/dev/null
 check "the report is JSON" [ $? -eq 0 ]
 
@@ -112,7 +119,7 @@ is "$(kubectl get events -n prod -o json | jq --arg p "$P1" '[.items[] | select(
 	"a Quarantined Event on the labelled pod"
 "$RV" verify --probe-image "$PROBE" --insecure-registry "$SANDBOX_REGISTRY" --config "$work/config.yaml" \
 	-n prod -l app=api --quarantine-after 2 > "$work/r2b.txt"
-like "$(cat "$work/r2b.txt")" "prod/api: drifted run; 3 drifted, 0 clean in a row; QUARANTINED" \
+like "$(cat "$work/r2b.txt")" "prod/api \\(Deployment\\): drifted run; 3 drifted, 0 clean in a row; QUARANTINED" \
 	"the text summary shows the workload's counts and that it is quarantined"
 like "$(cat "$work/r2b.txt")" "label prod/$P1: done" "and the label it (re)applied"
 is "$(kubectl get events -n prod -o json | jq --arg p "$P1" '[.items[] | select(.reason=="Quarantined" and .involvedObject.name==$p)] | length')" 1 \
@@ -216,19 +223,78 @@ kubectl patch role runtime-verifier-quarantine-state -n runtime-verifier --type=
 KUBECONFIG="$work/kc-q" verify --quarantine-after 2 > /dev/null 2> "$work/q3.err"
 like "$(cat "$work/q3.err")" "cannot create the quarantine state ConfigMap 'runtime-verifier/runtime-verifier-state'.*403" \
 	"without configmaps create, the first run says it cannot create it"
+# another writer creates the state between our GET (404) and POST: 409
+# AlreadyExists, read again (its run is this run: not counted twice), updated
+"$SBX" fault already_exists_posts.configmaps=1
+verify --quarantine-after 5 > "$work/x1.json" 2> "$work/x1.err"
+is "$? $(jq -r '"\(.quarantine.state.conflicts) \(.quarantine.state.written)"' "$work/x1.json")" "0 1 true" \
+	"the create meets 409 AlreadyExists: read again and written, exit 0"
+"$SBX" fault clear
+is "$(state .drifted) $(kubectl get configmap runtime-verifier-state -n runtime-verifier -o json | jq -r '.metadata.annotations["sandbox.runtime-verifier.io/concurrent-writes"]')" \
+	"1 1" "counted once, on the other writer's object (its annotation kept)"
+kubectl delete configmap runtime-verifier-state -n runtime-verifier > /dev/null
 
 # --- 8. what is read back is untrusted ----------------------------------------------
+kubectl delete configmap runtime-verifier-state -n runtime-verifier > /dev/null
 kubectl create configmap runtime-verifier-state -n runtime-verifier \
-	--from-literal=prod.workload.api='{"namespace":"prod","workload":"other","kind":"workload","drifted":99,"clean":0,"quarantined":true,"lastRun":"2026-01-01T00:00:00Z"}' \
+	--from-literal=prod.Deployment.api='{"namespace":"prod","workload":"other","kind":"Deployment","drifted":99,"clean":0,"quarantined":true,"lastRun":"2026-01-01T00:00:00Z"}' \
 	--from-literal=junk='not json' > /dev/null
 verify --quarantine-after 2 > "$work/t1.json" 2> "$work/t1.err"
 is "$?" 2 "a tampered state: exit 2"
-like "$(cat "$work/t1.err")" "state entry 'prod.workload.api' dropped: its key is not the key of its namespace, kind and workload" \
+like "$(cat "$work/t1.err")" "state entry 'prod.Deployment.api' dropped: its key is not the key of its namespace, kind and workload" \
 	"a value that does not belong to its key is dropped and said"
 is "$(state .drifted)" 1 "and counting starts again from this run"
 
-# --- 9. every report above validates against the schema -----------------------------
-check "the reports (labelled, dry run, released, conflicts, evicted, blocked, refused, tampered) validate against docs/report.schema.json" \
+# --- 9. the state of the previous version: keys without the kind -------------------
+# NS.workload.NAME / NS.pod.NAME: valid then, stale now; dropped and listed
+# once, never read as the count of prod/api (5 drifted, quarantined)
+kubectl delete configmap runtime-verifier-state -n runtime-verifier > /dev/null
+kubectl create configmap runtime-verifier-state -n runtime-verifier \
+	--from-literal=prod.workload.api='{"namespace":"prod","workload":"api","kind":"workload","drifted":5,"clean":0,"quarantined":true,"since":"2026-01-01T00:00:00Z","lastRun":"2026-01-01T00:00:00Z","lastRunId":"old1","pods":["api-old"]}' \
+	--from-literal=prod.pod.debug='{"namespace":"prod","workload":"debug","kind":"pod","drifted":1,"clean":0,"quarantined":false,"lastRun":"2026-01-01T00:00:00Z"}' > /dev/null
+verify --quarantine-after 5 > "$work/o1.json" 2> "$work/o1.err"
+is "$?" 0 "old-format entries are not an error: exit 0"
+is "$(jq -r '.quarantine.errors | length' "$work/o1.json")" 0 "and no quarantine error"
+is "$(jq -r '[.quarantine.dropped[] | "\(.key) \(.quarantined)"] | sort | join(",")' "$work/o1.json")" \
+	"prod.pod.debug false,prod.workload.api true" "both listed in quarantine.dropped, the quarantined one flagged"
+like "$(jq -r '.quarantine.dropped[0].reason' "$work/o1.json")" "older version.*without the workload's kind" \
+	"with the reason"
+is "$(keys)" "prod.Deployment.api" "the state now holds only the new key"
+is "$(state '"\(.drifted) \(.quarantined)"')" "1 false" "prod/api counts from this run (not 5 + 1, not quarantined)"
+verify --quarantine-after 5 > "$work/o2.json"
+is "$(jq -r '.quarantine.dropped | length' "$work/o2.json")" 0 "reported once: the next run drops nothing"
+
+# --- 10. a StatefulSet named like the Deployment: its own count --------------------
+kubectl create -f - > /dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api-0
+  namespace: prod
+  labels: {app: api, statefulset.kubernetes.io/pod-name: api-0}
+  ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: api, uid: 00000000-0000-0000-0000-00000000a0a0, controller: true}]
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: app
+    image: ${SANDBOX_REGISTRY}/demo/app:v1
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+"$SBX" wait -n prod -l app=api --timeout 60 > /dev/null
+verify --quarantine-after 5 > "$work/s1.json"
+is "$(jq -r '[.pods[] | select(.name == "api-0") | "\(.workloadRef.kind)/\(.workloadRef.name)"] | join(",")' "$work/s1.json")" \
+	"StatefulSet/api" "the report names the StatefulSet as the pod's workload"
+is "$(keys)" "prod.Deployment.api prod.StatefulSet.api" "two keys for two workloads of one name"
+is "$(state_of prod.StatefulSet.api '"\(.kind) \(.clean) \(.drifted)"') $(state '"\(.kind) \(.drifted)"')" \
+	"StatefulSet 1 0 Deployment 3" "the StatefulSet's clean run is its own; the Deployment's drifted count goes on"
+"$SBX" drift prod api-0 app write /app/index.html '<h1>owned</h1>' "${U[@]}"
+verify --quarantine-after 5 > "$work/s2.json"
+is "$(state_of prod.StatefulSet.api .drifted) $(state .drifted)" "1 4" \
+	"drifted alike: each counts its own runs (1 and 4), not one shared count"
+
+# --- 11. every report above validates against the schema -----------------------------
+check "the reports (labelled, dry run, released, conflicts, evicted, blocked, refused, tampered, old keys, two kinds) validate against docs/report.schema.json" \
 	/usr/bin/python3 -c '
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
@@ -237,7 +303,7 @@ for f in sys.argv[2:]:
     assert "quarantine" in r, f
     jsonschema.validate(r, schema)' "$RV_TOP/docs/report.schema.json" \
 	"$work"/r1.json "$work"/dry.json "$work"/r2.json "$work"/r4.json "$work"/c2.json \
-	"$work"/e1.json "$work"/e2.json "$work"/q2.json "$work"/t1.json
+	"$work"/e1.json "$work"/e2.json "$work"/q2.json "$work"/t1.json "$work"/o1.json "$work"/s2.json
 
 echo "# quarantine.sh took $(( $(date +%s) - t0 )) s after the sandbox started"
 done_testing

@@ -336,6 +336,45 @@ body=$(sbx_curl GET "/api/v1/namespaces/default/pods?limit=1&continue=$(sbx_json
 is "$(tail -n1 <<<"$body")" "HTTP 410" "expire_continue=true: every continue token expires"
 "$SBX" fault clear
 
+# concurrent writers: the object really changes first, the store answers 409
+P=/apis/wgpolicyk8s.io/v1alpha2/namespaces/default/policyreports/rv-p1
+cur=$(sbx_json GET $P)
+"$SBX" fault conflict_puts.policyreports.wgpolicyk8s.io=1
+body=$(sbx_curl PUT $P -H 'Content-Type: application/json' -d "$(jq -c '.summary.fail=2' <<<"$cur")")
+is "$(sed '$d' <<<"$body" | jq -c .)" \
+	'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Operation cannot be fulfilled on policyreports.wgpolicyk8s.io \"rv-p1\": the object has been modified; please apply your changes to the latest version and try again","reason":"Conflict","details":{"name":"rv-p1","group":"wgpolicyk8s.io","kind":"policyreports"},"code":409}' \
+	"conflict_puts.policyreports.wgpolicyk8s.io=1: a PUT with the resourceVersion it read gets the real 409 Conflict Status"
+now=$(sbx_json GET $P)
+check "the other writer's update moved the resourceVersion ($(jq -r .metadata.resourceVersion <<<"$cur") -> $(jq -r .metadata.resourceVersion <<<"$now"))" \
+	test "$(jq -r .metadata.resourceVersion <<<"$now")" -gt "$(jq -r .metadata.resourceVersion <<<"$cur")"
+is "$(jq -r '[.metadata.annotations["sandbox.runtime-verifier.io/concurrent-writes"], .summary.fail] | join(" ")' <<<"$now")" "1 1" \
+	"its change is an annotation counting such writes; the refused PUT changed nothing"
+cmrv=$(sbx_json GET /api/v1/namespaces/t1/configmaps/c1 | jq -r .metadata.resourceVersion)
+is "$(sbx_code PUT /api/v1/namespaces/t1/configmaps/c1 -H 'Content-Type: application/json' \
+	-d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c1\",\"resourceVersion\":\"$cmrv\"},\"data\":{\"a\":\"3\"}}")" 200 \
+	"the knob names its resource: a ConfigMap PUT is not touched"
+is "$(sbx_code PUT $P -H 'Content-Type: application/json' -d "$(jq -c '.summary.fail=2' <<<"$now")")" 200 \
+	"read again, the PUT succeeds: the knob's one write is spent"
+"$SBX" fault conflict_configmap_puts=1
+cmrv=$(sbx_json GET /api/v1/namespaces/t1/configmaps/c1 | jq -r .metadata.resourceVersion)
+body=$(sbx_curl PUT /api/v1/namespaces/t1/configmaps/c1 -H 'Content-Type: application/json' \
+	-d "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c1\",\"resourceVersion\":\"$cmrv\"},\"data\":{\"a\":\"4\"}}")
+is "$(tail -n1 <<<"$body") $(sed '$d' <<<"$body" | jq -r .message)" \
+	'HTTP 409 Operation cannot be fulfilled on configmaps "c1": the object has been modified; please apply your changes to the latest version and try again' \
+	"conflict_configmap_puts=1 is conflict_puts.configmaps=1"
+"$SBX" fault clear
+"$SBX" fault already_exists_posts.configmaps=1
+c2='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c2"},"data":{"mine":"1"}}'
+body=$(sbx_curl POST /api/v1/namespaces/t1/configmaps -H 'Content-Type: application/json' -d "$c2")
+is "$(sed '$d' <<<"$body" | jq -c .)" \
+	'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"c2\" already exists","reason":"AlreadyExists","details":{"name":"c2","kind":"configmaps"},"code":409}' \
+	"already_exists_posts.configmaps=1: a POST of an absent object gets the real 409 AlreadyExists Status"
+is "$(sbx_json GET /api/v1/namespaces/t1/configmaps/c2 | jq -c '[.data, .metadata.annotations]')" \
+	'[{"mine":"1"},{"sandbox.runtime-verifier.io/concurrent-writes":"1"}]' "the other writer created it (from the same body, annotated)"
+is "$(sbx_code POST /api/v1/namespaces/t1/configmaps -H 'Content-Type: application/json' -d "${c2/c2/c3}")" 201 \
+	"the next POST creates: the knob's one create is spent"
+"$SBX" fault clear
+
 # --- namespace deletion -----------------------------------------------------------------
 is "$(sbx_code DELETE /api/v1/namespaces/t1)" 200 "delete a namespace"
 is "$(sbx_code GET /api/v1/namespaces/t1/configmaps/c1)" 404 "its objects go with it"

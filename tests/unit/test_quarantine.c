@@ -16,19 +16,29 @@
 
 #define T0 1767225600 /* 2026-01-01T00:00:00Z */
 
-static json_t *pod(const char *ns, const char *name, const char *workload, const char *verdict,
-	const char *group)
+/* A report's pod of a workload of the given kind (as verify writes it:
+ * "workload" and "workloadRef"); kind "Pod" is a bare pod. */
+static json_t *podk(const char *ns, const char *name, const char *kind, const char *workload,
+	const char *verdict, const char *group)
 {
 	json_t *c = json_pack("{s:s, s:s}", "name", "app", "verdict", verdict);
 	json_t *p;
 
 	if (group)
 		json_object_set_new(c, "driftGroup", json_string(group));
-	p = json_pack("{s:s, s:s, s:s, s:[o]}", "namespace", ns, "name", name, "uid", name,
-		"containers", c);
-	if (workload)
+	p = json_pack("{s:s, s:s, s:s, s:[o], s:{s:s, s:s}}", "namespace", ns, "name", name,
+		"uid", name, "containers", c, "workloadRef", "kind", kind, "name", workload);
+	if (strcmp(kind, "Pod"))
 		json_object_set_new(p, "workload", json_string(workload));
 	return p;
+}
+
+/* A pod of Deployment `workload`, or a bare pod (workload NULL). */
+static json_t *pod(const char *ns, const char *name, const char *workload, const char *verdict,
+	const char *group)
+{
+	return podk(ns, name, workload ? "Deployment" : "Pod", workload ? workload : name,
+		verdict, group);
 }
 
 static json_t *report(json_t *p1, json_t *p2, json_t *p3)
@@ -90,33 +100,66 @@ static void actions_of(char *out, size_t size, json_t *res, const char *what)
 
 static void test_keys(void **state)
 {
-	char k[300], long_name[254];
+	char k[300], long_name[254], long_ns[64], long_kind[64];
 
 	(void)state;
-	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "workload", "payment-api"), 0);
-	assert_string_equal(k, "prod.workload.payment-api");
-	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "pod", "debug.x"), 0);
-	assert_string_equal(k, "prod.pod.debug.x");
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "Deployment", "payment-api"), 0);
+	assert_string_equal(k, "prod.Deployment.payment-api");
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "StatefulSet", "payment-api"), 0);
+	assert_string_equal(k, "prod.StatefulSet.payment-api");
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "Pod", "debug.x"), 0);
+	assert_string_equal(k, "prod.Pod.debug.x");
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "My-Thing2", "x"), 0);
+	assert_string_equal(k, "prod.My-Thing2.x");
 	/* 253 bytes of name do not fit with the prefix: hashed, still valid */
 	memset(long_name, 'a', 253);
 	long_name[253] = '\0';
-	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "workload", long_name), 0);
-	assert_int_equal(strlen(k), strlen("prod.workload._") + 32);
-	assert_int_equal(strncmp(k, "prod.workload._", 15), 0);
-	assert_int_equal(strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789-._"), strlen(k));
-	/* another long name: another key */
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "Deployment", long_name), 0);
+	assert_int_equal(strlen(k), strlen("prod.Deployment._") + 32);
+	assert_int_equal(strncmp(k, "prod.Deployment._", 17), 0);
+	/* another long name, or the same one of another kind: another key */
 	{
-		char k2[300];
+		char k2[300], k3[300];
 
+		assert_int_equal(rv_quarantine_key(k3, sizeof(k3), "prod", "StatefulSet", long_name), 0);
+		assert_string_not_equal(k + strlen("prod.Deployment."), k3 + strlen("prod.StatefulSet."));
 		long_name[252] = 'b';
-		assert_int_equal(rv_quarantine_key(k2, sizeof(k2), "prod", "workload", long_name), 0);
+		assert_int_equal(rv_quarantine_key(k2, sizeof(k2), "prod", "Deployment", long_name), 0);
 		assert_string_not_equal(k, k2);
 	}
-	assert_int_equal(rv_quarantine_key(k, sizeof(k), "Prod", "workload", "x"), RV_EINVAL);
-	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "workload", "a/b"), RV_EINVAL);
-	assert_int_equal(rv_quarantine_key(k, sizeof(k), "pr.od", "workload", "x"), RV_EINVAL);
+	/* the longest parts: within 253 bytes, ConfigMap-key characters only */
+	memset(long_ns, 'n', 63);
+	long_ns[63] = '\0';
+	memset(long_kind, 'K', 63);
+	long_kind[63] = '\0';
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), long_ns, long_kind, long_name), 0);
+	assert_true(strlen(k) <= 253);
+	assert_int_equal(strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._"),
+		strlen(k));
+	long_name[100] = '\0';
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), long_ns, long_kind, long_name), 0);
+	assert_int_equal(strlen(k), 63 + 1 + 63 + 1 + 100);   /* fits: not hashed */
+
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "Prod", "Deployment", "x"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "Deployment", "a/b"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "pr.od", "Deployment", "x"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "Deployment", ""), RV_EINVAL);
+	/* not kinds: the old key words, lower case, dots, '_', too long, none */
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "workload", "x"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "pod", "x"), RV_EINVAL);
 	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "deployment", "x"), RV_EINVAL);
-	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "workload", ""), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "apps.Deployment", "x"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "Dep_loyment", "x"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "Deployment-", "x"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", "", "x"), RV_EINVAL);
+	assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", NULL, "x"), RV_EINVAL);
+	{
+		char k65[66];
+
+		memset(k65, 'K', 64);
+		k65[64] = '\0';
+		assert_int_equal(rv_quarantine_key(k, sizeof(k), "prod", k65, "x"), RV_EINVAL);
+	}
 }
 
 static void test_observe(void **state)
@@ -126,37 +169,185 @@ static void test_observe(void **state)
 	(void)state;
 	runs = runs_of(report(pod("prod", "api-1", "api", "drift", "0123456789abcdef"),
 		pod("prod", "api-2", "api", "clean", NULL), pod("prod", "bare", NULL, "clean", NULL)));
-	assert_string_equal(run_of(runs, "prod.workload.api"), "drifted");
-	assert_int_equal(json_array_size(json_object_get(json_object_get(runs, "prod.workload.api"), "drifted")), 1);
-	assert_int_equal(json_array_size(json_object_get(json_object_get(runs, "prod.workload.api"), "pods")), 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(runs, "prod.workload.api"), "driftGroup")),
+	assert_string_equal(run_of(runs, "prod.Deployment.api"), "drifted");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(runs, "prod.Deployment.api"), "drifted")), 1);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(runs, "prod.Deployment.api"), "pods")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(runs, "prod.Deployment.api"), "driftGroup")),
 		"0123456789abcdef");
-	assert_string_equal(run_of(runs, "prod.pod.bare"), "clean");
+	assert_string_equal(run_of(runs, "prod.Pod.bare"), "clean");
 	json_decref(runs);
 
 	/* unverifiable, incomplete, skipped only: counters unchanged */
 	runs = runs_of(report(pod("prod", "a-1", "a", "clean", NULL), pod("prod", "a-2", "a", "unverifiable", NULL),
 		pod("prod", "b-1", "b", "skipped", NULL)));
-	assert_string_equal(run_of(runs, "prod.workload.a"), "unchanged");
-	assert_string_equal(run_of(runs, "prod.workload.b"), "unchanged");
+	assert_string_equal(run_of(runs, "prod.Deployment.a"), "unchanged");
+	assert_string_equal(run_of(runs, "prod.Deployment.b"), "unchanged");
 	json_decref(runs);
 	runs = runs_of(report(pod("prod", "a-1", "a", "incomplete", NULL), pod("prod", "c-1", "c", "clean", NULL),
 		pod("prod", "c-2", "c", "skipped", NULL)));
-	assert_string_equal(run_of(runs, "prod.workload.a"), "unchanged");
-	assert_string_equal(run_of(runs, "prod.workload.c"), "clean");
+	assert_string_equal(run_of(runs, "prod.Deployment.a"), "unchanged");
+	assert_string_equal(run_of(runs, "prod.Deployment.c"), "clean");
 	json_decref(runs);
 
-	/* a pod with names the API server would never send is left out, said */
+	/* a pod with names the API server would never send is left out, said;
+	 * so is one without a workloadRef (its kind unknown) or with a kind
+	 * that is not one */
 	{
-		json_t *problems = json_array(), *rep = report(pod("Prod", "x", "a", "drift", NULL), NULL, NULL);
+		json_t *problems = json_array(), *nokind = pod("prod", "y", "a", "drift", NULL);
+		json_t *rep;
 
+		json_object_del(nokind, "workloadRef");
+		rep = report(pod("Prod", "x", "a", "drift", NULL), nokind,
+			podk("prod", "z", "workload", "a", "drift", NULL));
 		assert_int_equal(rv_quarantine_observe(&runs, problems, rep), 0);
 		assert_int_equal(json_object_size(runs), 0);
-		assert_int_equal(json_array_size(problems), 1);
+		assert_int_equal(json_array_size(problems), 3);
 		json_decref(runs);
 		json_decref(problems);
 		json_decref(rep);
 	}
+}
+
+/* A Deployment and a StatefulSet named alike in one namespace are two
+ * workloads: two keys, two counts; only the one that drifted twice is
+ * quarantined, only its pods are labelled. */
+static void test_same_name_other_kind(void **state)
+{
+	rv_quarantine_cfg c = cfg(2, 2, 1);
+	json_t *entries = json_object(), *res = NULL, *runs;
+	const char *dk = "prod.Deployment.api", *sk = "prod.StatefulSet.api";
+	char list[512];
+
+	(void)state;
+	runs = runs_of(report(pod("prod", "api-7d4f9c8b5-x2x4z", "api", "drift", NULL),
+		podk("prod", "api-0", "StatefulSet", "api", "clean", NULL), NULL));
+	assert_int_equal(json_object_size(runs), 2);
+	assert_string_equal(run_of(runs, dk), "drifted");
+	assert_string_equal(run_of(runs, sk), "clean");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(runs, sk), "kind")),
+		"StatefulSet");
+	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "r1", T0), 0);
+	json_decref(res);
+	json_decref(runs);
+	assert_int_equal(field(entries, dk, "drifted"), 1);
+	assert_int_equal(field(entries, sk, "drifted"), 0);
+	assert_int_equal(field(entries, sk, "clean"), 1);
+
+	runs = runs_of(report(pod("prod", "api-7d4f9c8b5-x2x4z", "api", "drift", NULL),
+		podk("prod", "api-0", "StatefulSet", "api", "drift", NULL), NULL));
+	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "r2", T0 + 900), 0);
+	assert_int_equal(field(entries, dk, "drifted"), 2);
+	assert_int_equal(field(entries, sk, "drifted"), 1);
+	assert_true(json_is_true(json_object_get(json_object_get(entries, dk), "quarantined")));
+	assert_false(json_is_true(json_object_get(json_object_get(entries, sk), "quarantined")));
+	actions_of(list, sizeof(list), res, "label");
+	assert_string_equal(list, "api-7d4f9c8b5-x2x4z");
+	actions_of(list, sizeof(list), res, "evict");
+	assert_string_equal(list, "api-7d4f9c8b5-x2x4z");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(res, "actions"), 0),
+		"workloadKind")), "Deployment");
+	json_decref(res);
+
+	/* the third run quarantines the StatefulSet too; its pod is evicted
+	 * (a controller owns it), a bare pod of the same name never is */
+	json_decref(runs);
+	runs = runs_of(report(podk("prod", "api-0", "StatefulSet", "api", "drift", NULL),
+		podk("prod", "api", "Pod", "api", "drift", NULL), NULL));
+	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "r3", T0 + 1800), 0);
+	assert_int_equal(field(entries, sk, "drifted"), 2);
+	assert_int_equal(field(entries, "prod.Pod.api", "drifted"), 1);
+	assert_int_equal(field(entries, dk, "drifted"), 2);   /* not in this run: unchanged */
+	actions_of(list, sizeof(list), res, "label");
+	assert_string_equal(list, "api-0");
+	actions_of(list, sizeof(list), res, "evict");
+	assert_string_equal(list, "api-0");
+	json_decref(res);
+	json_decref(runs);
+	json_decref(entries);
+}
+
+/* The state of the version before the kind was kept: NS.workload.NAME and
+ * NS.pod.NAME. Valid such entries are not errors and are never counted or
+ * matched: the first step drops them (listed once in "dropped", a
+ * quarantined one flagged), the workload counts again from this run. */
+static void test_old_format_keys(void **state)
+{
+	rv_quarantine_cfg c = cfg(2, 2, 0);
+	json_t *cm, *entries = NULL, *problems = json_array(), *res = NULL, *runs, *d;
+	char *text;
+	size_t i;
+	int seen_w = 0, seen_p = 0;
+
+	(void)state;
+	cm = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "kind", "ConfigMap", "data",
+		"prod.workload.api",
+		"{\"namespace\":\"prod\",\"workload\":\"api\",\"kind\":\"workload\",\"drifted\":5,"
+		"\"clean\":0,\"quarantined\":true,\"since\":\"2026-01-01T00:00:00Z\","
+		"\"lastRun\":\"2026-01-01T00:00:00Z\",\"lastRunId\":\"old1\",\"pods\":[\"api-1\"]}",
+		"dev.pod.bare",
+		"{\"namespace\":\"dev\",\"workload\":\"bare\",\"kind\":\"pod\",\"drifted\":0,"
+		"\"clean\":1,\"quarantined\":false,\"lastRun\":\"2026-01-01T00:00:00Z\"}",
+		/* an old value under a new key, a new value under an old key: tampered */
+		"prod.Deployment.web",
+		"{\"namespace\":\"prod\",\"workload\":\"web\",\"kind\":\"workload\",\"drifted\":1,"
+		"\"clean\":0,\"quarantined\":false,\"lastRun\":\"2026-01-01T00:00:00Z\"}",
+		"prod.workload.db",
+		"{\"namespace\":\"prod\",\"workload\":\"db\",\"kind\":\"StatefulSet\",\"drifted\":1,"
+		"\"clean\":0,\"quarantined\":false,\"lastRun\":\"2026-01-01T00:00:00Z\"}",
+		/* an old key with a broken value: an error as ever */
+		"prod.workload.x", "{\"namespace\":\"prod\",\"workload\":\"x\",\"kind\":\"workload\"}");
+	text = json_dumps(cm, JSON_COMPACT);
+	assert_int_equal(rv_quarantine_state_parse(&entries, problems, text, strlen(text)), 0);
+	assert_int_equal(json_array_size(problems), 3);
+	assert_int_equal(json_object_size(entries), 2);
+	assert_non_null(json_object_get(entries, "prod.workload.api"));
+	assert_non_null(json_object_get(entries, "dev.pod.bare"));
+
+	/* Deployment api drifts: a new entry from 1, the old count (5) unused */
+	runs = runs_of(report(pod("prod", "api-1", "api", "drift", NULL), NULL, NULL));
+	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "new1", T0), 0);
+	assert_int_equal(field(entries, "prod.Deployment.api", "drifted"), 1);
+	assert_false(json_is_true(json_object_get(json_object_get(entries, "prod.Deployment.api"), "quarantined")));
+	assert_int_equal(json_array_size(json_object_get(res, "actions")), 0);
+	assert_null(json_object_get(entries, "prod.workload.api"));
+	assert_null(json_object_get(entries, "dev.pod.bare"));
+	assert_int_equal(json_object_size(entries), 1);
+	assert_int_equal(json_array_size(json_object_get(res, "dropped")), 2);
+	json_array_foreach(json_object_get(res, "dropped"), i, d) {
+		const char *key = json_string_value(json_object_get(d, "key"));
+
+		assert_non_null(strstr(json_string_value(json_object_get(d, "reason")), "older version"));
+		assert_null(json_object_get(d, "workloadKind"));
+		if (!strcmp(key, "prod.workload.api")) {
+			seen_w = 1;
+			assert_true(json_is_true(json_object_get(d, "quarantined")));
+		} else if (!strcmp(key, "dev.pod.bare")) {
+			seen_p = 1;
+			assert_false(json_is_true(json_object_get(d, "quarantined")));
+		}
+	}
+	assert_true(seen_w && seen_p);
+	json_decref(res);
+	/* reported once: the next step drops nothing */
+	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "new2", T0 + 900), 0);
+	assert_int_equal(json_array_size(json_object_get(res, "dropped")), 0);
+	assert_int_equal(field(entries, "prod.Deployment.api", "drifted"), 2);
+	json_decref(res);
+	/* even with staleAfter off, an old entry goes */
+	c.stale_ms = 0;
+	json_object_set_new(entries, "prod.workload.old", json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:s, s:[]}",
+		"namespace", "prod", "workload", "old", "kind", "workload", "drifted", 1, "clean", 0,
+		"quarantined", 0, "lastRun", "2026-01-01T00:00:00Z", "pods"));
+	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "new3", T0 + 1800), 0);
+	assert_int_equal(json_array_size(json_object_get(res, "dropped")), 1);
+	assert_null(json_object_get(entries, "prod.workload.old"));
+	json_decref(res);
+
+	json_decref(runs);
+	free(text);
+	json_decref(cm);
+	json_decref(entries);
+	json_decref(problems);
 }
 
 /* N=2, M=2: two drifted runs label the drifted pod only; the same run id
@@ -165,7 +356,7 @@ static void test_cycle(void **state)
 {
 	rv_quarantine_cfg c = cfg(2, 2, 0);
 	json_t *entries = json_object(), *res = NULL;
-	const char *key = "prod.workload.api";
+	const char *key = "prod.Deployment.api";
 	char list[512];
 
 	(void)state;
@@ -261,11 +452,11 @@ static void test_reset_and_evict(void **state)
 	json_decref(res);
 	assert_int_equal(rv_quarantine_step(&res, entries, clean, &c, "c", T0 + 2), 0);
 	json_decref(res);
-	assert_int_equal(field(entries, "prod.workload.api", "clean"), 2);
-	assert_true(json_is_true(json_object_get(json_object_get(entries, "prod.workload.api"), "quarantined")));
+	assert_int_equal(field(entries, "prod.Deployment.api", "clean"), 2);
+	assert_true(json_is_true(json_object_get(json_object_get(entries, "prod.Deployment.api"), "quarantined")));
 	assert_int_equal(rv_quarantine_step(&res, entries, drift, &c, "d", T0 + 3), 0);
-	assert_int_equal(field(entries, "prod.workload.api", "clean"), 0);
-	assert_int_equal(field(entries, "prod.workload.api", "drifted"), 1);
+	assert_int_equal(field(entries, "prod.Deployment.api", "clean"), 0);
+	assert_int_equal(field(entries, "prod.Deployment.api", "drifted"), 1);
 	/* still quarantined (2 clean runs < 3): its drifted pods are labelled again */
 	actions_of(list, sizeof(list), res, "label");
 	assert_string_equal(list, "api-1 bare");
@@ -287,7 +478,7 @@ static void test_state_roundtrip_and_validation(void **state)
 	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "r1", T0), 0);
 	json_decref(res);
 	assert_int_equal(rv_quarantine_state_data(&data, entries), 0);
-	assert_true(json_is_string(json_object_get(data, "prod.workload.api")));
+	assert_true(json_is_string(json_object_get(data, "prod.Deployment.api")));
 	cm = json_pack("{s:s, s:s, s:{s:s}, s:O}", "apiVersion", "v1", "kind", "ConfigMap",
 		"metadata", "name", "runtime-verifier-state", "data", data);
 	text = json_dumps(cm, JSON_COMPACT);
@@ -299,25 +490,25 @@ static void test_state_roundtrip_and_validation(void **state)
 	free(text);
 
 	/* tampered entries are dropped, each with a message */
-	json_object_set_new(data, "prod.workload.other", json_string(
-		json_string_value(json_object_get(data, "prod.workload.api"))));         /* key mismatch */
-	json_object_set_new(data, "dev.workload.x", json_string(
-		"{\"namespace\":\"dev\",\"workload\":\"x\",\"kind\":\"workload\",\"drifted\":-1,\"clean\":0,"
+	json_object_set_new(data, "prod.Deployment.other", json_string(
+		json_string_value(json_object_get(data, "prod.Deployment.api"))));         /* key mismatch */
+	json_object_set_new(data, "dev.Deployment.x", json_string(
+		"{\"namespace\":\"dev\",\"workload\":\"x\",\"kind\":\"Deployment\",\"drifted\":-1,\"clean\":0,"
 		"\"quarantined\":false,\"lastRun\":\"2026-01-01T00:00:00Z\"}"));           /* negative */
-	json_object_set_new(data, "dev.workload.y", json_string(
-		"{\"namespace\":\"dev\",\"workload\":\"y\",\"kind\":\"workload\",\"drifted\":1,\"clean\":0,"
+	json_object_set_new(data, "dev.Deployment.y", json_string(
+		"{\"namespace\":\"dev\",\"workload\":\"y\",\"kind\":\"Deployment\",\"drifted\":1,\"clean\":0,"
 		"\"quarantined\":false,\"lastRun\":\"2026-13-01T00:00:00Z\"}"));           /* bad month */
-	json_object_set_new(data, "dev.workload.z", json_string("{\"a\":1,\"a\":2}"));  /* duplicates */
+	json_object_set_new(data, "dev.Deployment.z", json_string("{\"a\":1,\"a\":2}"));  /* duplicates */
 	json_object_set_new(data, "bad key/", json_string("x"));
-	json_object_set_new(data, "dev.workload.ok", json_string(
-		"{\"namespace\":\"dev\",\"workload\":\"ok\",\"kind\":\"workload\",\"drifted\":1,\"clean\":0,"
+	json_object_set_new(data, "dev.Deployment.ok", json_string(
+		"{\"namespace\":\"dev\",\"workload\":\"ok\",\"kind\":\"Deployment\",\"drifted\":1,\"clean\":0,"
 		"\"quarantined\":true,\"lastRun\":\"2026-01-01T00:00:00Z\",\"future\":1}"));
 	json_object_set(cm, "data", data);
 	json_array_clear(problems);
 	assert_int_equal(rv_quarantine_state_load(&back, problems, cm), 0);
 	assert_int_equal(json_object_size(back), 3);
-	assert_non_null(json_object_get(back, "dev.workload.ok"));
-	assert_null(json_object_get(json_object_get(back, "dev.workload.ok"), "future"));
+	assert_non_null(json_object_get(back, "dev.Deployment.ok"));
+	assert_null(json_object_get(json_object_get(back, "dev.Deployment.ok"), "future"));
 	assert_int_equal(json_array_size(problems), 5);
 	json_decref(back);
 
@@ -358,9 +549,9 @@ static void test_stale_and_caps(void **state)
 	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "c", T0 + 8 * 86400), 0);
 	assert_int_equal(json_array_size(json_object_get(res, "dropped")), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(res, "dropped"), 0), "key")),
-		"old.workload.gone");
-	assert_null(json_object_get(entries, "old.workload.gone"));
-	assert_non_null(json_object_get(entries, "prod.workload.api"));
+		"old.Deployment.gone");
+	assert_null(json_object_get(entries, "old.Deployment.gone"));
+	assert_non_null(json_object_get(entries, "prod.Deployment.api"));
 	json_decref(res);
 	json_decref(runs);
 
@@ -371,18 +562,18 @@ static void test_stale_and_caps(void **state)
 		snprintf(name, sizeof(name), "w%d", i);
 		r = runs_of(report(pod("many", name, name, i == 0 ? "drift" : "clean", NULL), NULL, NULL));
 		c.after = 1;
-		assert_int_equal(rv_quarantine_key(key, sizeof(key), "many", "workload", name), 0);
+		assert_int_equal(rv_quarantine_key(key, sizeof(key), "many", "Deployment", name), 0);
 		/* build entries directly, cheaper than a step per entry */
 		json_object_set_new(entries, key, json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:s, s:[]}",
-			"namespace", "many", "workload", name, "kind", "workload", "drifted", i == 0, "clean", 0,
+			"namespace", "many", "workload", name, "kind", "Deployment", "drifted", i == 0, "clean", 0,
 			"quarantined", i == 0, "lastRun", "2026-01-09T00:00:00Z", "pods"));
 		json_decref(r);
 	}
 	runs = runs_of(report(pod("prod", "api-1", "api", "clean", NULL), NULL, NULL));
 	assert_int_equal(rv_quarantine_step(&res, entries, runs, &c, "d", T0 + 8 * 86400), 0);
 	assert_int_equal(json_object_size(entries), RV_QUARANTINE_MAX_ENTRIES);
-	assert_non_null(json_object_get(entries, "many.workload.w0"));     /* quarantined: kept */
-	assert_non_null(json_object_get(entries, "prod.workload.api"));    /* seen now: kept */
+	assert_non_null(json_object_get(entries, "many.Deployment.w0"));     /* quarantined: kept */
+	assert_non_null(json_object_get(entries, "prod.Deployment.api"));    /* seen now: kept */
 	assert_int_equal(json_array_size(json_object_get(res, "dropped")), 6);
 	json_decref(res);
 	json_decref(runs);
@@ -443,6 +634,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_observe),
+		cmocka_unit_test(test_same_name_other_kind),
+		cmocka_unit_test(test_old_format_keys),
 		cmocka_unit_test(test_cycle),
 		cmocka_unit_test(test_reset_and_evict),
 		cmocka_unit_test(test_state_roundtrip_and_validation),
