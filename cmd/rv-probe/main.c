@@ -43,6 +43,8 @@
  * Debian or Ubuntu root's dpkg status is 0.1-5 MB, an rpmdb.sqlite 5-25
  * MB; past 32 MiB the compressed frame would crowd the log anyway. */
 #define PACKAGES_MAX_DEFAULT RV_WALK_DBS_MAX_BYTES
+/* Its largest value: the canonical form a frame can carry at all. */
+#define PACKAGES_MAX_LIMIT ((uint64_t)RV_FRAME_MAX_RAW)
 /* The kubelet rotates a container log at containerLogMaxSize (default
  * 10 MiB): all of stdout stays under LOG_LIMIT, the dbs frame under
  * DBS_BUDGET (and what the manifest frame leaves of LOG_LIMIT, but never
@@ -74,7 +76,8 @@ static const char usage_text[] =
 	"  --packages              also collect every package database of DIR\n"
 	"                          (dpkg, apk, rpm, Python, npm) into a second\n"
 	"                          frame on stdout\n"
-	"  --packages-max BYTES    cap on their contents in all (default 32 MiB)\n"
+	"  --packages-max BYTES    cap on their contents in all (default 32 MiB,\n"
+	"                          at most 256 MiB)\n"
 	"  --help                  show this help\n"
 	"\n"
 	"Exit status: 0 complete, 1 complete but some entries unreadable\n"
@@ -251,10 +254,10 @@ static int parse_args(options *o, int argc, char **argv)
 		} else if ((v = opt_value(argv, argc, &i, "--packages-max", &missing))) {
 			if (seen_max++)
 				return usage_error("--packages-max given twice");
-			if (parse_bytes(v, RV_DBSET_MAX_BYTES, &o->packages_max) < 0)
+			if (parse_bytes(v, PACKAGES_MAX_LIMIT, &o->packages_max) < 0)
 				return usage_error("--packages-max '%s' is not a number "
-					"of bytes from 1 to %llu", v,
-					(unsigned long long)RV_DBSET_MAX_BYTES);
+					"of bytes from 1 to %llu (what a frame can carry)",
+					v, (unsigned long long)PACKAGES_MAX_LIMIT);
 		} else if ((v = opt_value(argv, argc, &i, "--root", &missing))) {
 			if (o->root)
 				return usage_error("--root given twice");
@@ -348,6 +351,16 @@ static void usage_to_term_log(int argc, char **argv)
 	rv_buf_dispose(&line);
 }
 
+/* stdout could not be written (rc a negative errno): fatal. */
+static int stdout_failed(const options *o, int rc)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "cannot write the frame to stdout: %s",
+		strerror(-rc));
+	return fatal(o, msg);
+}
+
 /* Check the root opens as a directory, to name it in the message (for
  * /proc/1/root, EACCES is the kernel's ptrace rule saying no). */
 static int check_root(const options *o)
@@ -367,18 +380,67 @@ static int check_root(const options *o)
 	return fatal(o, msg);
 }
 
+/*
+ * The package search and its dbs frame (appended to out), the set in
+ * *set_out. Whatever goes wrong in it (a hostile tree whose fail records
+ * do not fit the log budget even without contents, a canonical form over
+ * RV_FRAME_MAX_RAW, out of memory) costs the package check only: the set
+ * becomes the single record "fail / package search abandoned: WHY", which
+ * verify reports as an incomplete package check while the file verdict
+ * stands. Fatal (negative, the message in rv_error_last) only when even
+ * that record cannot be framed.
+ */
+static int package_frame(rv_buf *out, rv_dbset **set_out, const options *o,
+	size_t budget)
+{
+	char why[RV_DBSET_MAX_MESSAGE + 1];
+	rv_walk_dbs_opts dopts;
+	rv_dbset *set = NULL;
+	size_t i, n;
+	int rc;
+
+	*set_out = NULL;
+	memset(&dopts, 0, sizeof(dopts));
+	dopts.root = o->root;
+	dopts.max_bytes = o->packages_max;
+	if ((rc = rv_walk_dbs(&set, &dopts)) == RV_OK &&
+	    (rc = rv_frame_encode_dbset_fit(out, set, budget, NULL)) == RV_OK) {
+		*set_out = set;
+		return RV_OK;
+	}
+	/* A fail message is printable ASCII that neither starts nor ends
+	 * with a space (core/dbset.h): cut and clean it here. */
+	snprintf(why, sizeof(why), "package search abandoned: %s", rv_error_last());
+	n = strlen(why);
+	for (i = 0; i < n; i++)
+		if (why[i] < 0x20 || why[i] > 0x7e)
+			why[i] = '?';
+	while (n > 0 && why[n - 1] == ' ')
+		why[--n] = '\0';
+	rv_dbset_free(set);
+	set = NULL;
+	if ((rc = rv_dbset_new(&set)) < 0 ||
+	    (rc = rv_dbset_add_failed(set, "/", 1, why)) < 0 ||
+	    (rc = rv_dbset_sort(set)) < 0 ||
+	    (rc = rv_frame_encode_dbset(out, set)) < 0) {
+		rv_dbset_free(set);
+		return rc;
+	}
+	*set_out = set;
+	return RV_OK;
+}
+
 int main(int argc, char **argv)
 {
 	options o;
 	rv_walk_opts wo;
-	rv_walk_dbs_opts dopts;
 	rv_manifest *m = NULL;
 	rv_dbset *set = NULL;
 	rv_buf frame = RV_BUF_INIT(MAX_FRAME);
 	rv_buf dbs = RV_BUF_INIT(MAX_FRAME);
 	rv_buf summary = RV_BUF_INIT(RV_SUMMARY_MAX);
 	rv_manifest_stats st;
-	size_t budget;
+	size_t budget, frame_len;
 	int status, rc;
 
 	/* First: a process in the target (same uid) must not be able to
@@ -426,17 +488,21 @@ int main(int argc, char **argv)
 		status = fatal(&o, rv_error_last());
 		goto cleanup;
 	}
+	/* The manifest frame goes out first, before the package search:
+	 * nothing that search meets in the target can cost the file verdict. */
+	if ((rc = write_all(STDOUT_FILENO, frame.ptr, frame.len)) < 0) {
+		status = stdout_failed(&o, rc);
+		goto cleanup;
+	}
+	frame_len = frame.len;
+	rv_buf_dispose(&frame);
 	if (o.packages) {
-		memset(&dopts, 0, sizeof(dopts));
-		dopts.root = o.root;
-		dopts.max_bytes = o.packages_max;
-		budget = frame.len < LOG_LIMIT ? LOG_LIMIT - frame.len : 0;
+		budget = frame_len < LOG_LIMIT ? LOG_LIMIT - frame_len : 0;
 		if (budget > DBS_BUDGET)
 			budget = DBS_BUDGET;
 		if (budget < DBS_BUDGET_MIN)
 			budget = DBS_BUDGET_MIN;
-		if (rv_walk_dbs(&set, &dopts) < 0 ||
-		    rv_frame_encode_dbset_fit(&dbs, set, budget, NULL) < 0) {
+		if (package_frame(&dbs, &set, &o, budget) < 0) {
 			status = fatal(&o, rv_error_last());
 			goto cleanup;
 		}
@@ -448,13 +514,8 @@ int main(int argc, char **argv)
 	rv_manifest_stats_get(&st, m);
 	status = st.errors ? EXIT_INCOMPLETE : EXIT_COMPLETE;
 
-	if ((rc = write_all(STDOUT_FILENO, frame.ptr, frame.len)) < 0 ||
-	    (dbs.len && (rc = write_all(STDOUT_FILENO, dbs.ptr, dbs.len)) < 0)) {
-		char msg[256];
-
-		snprintf(msg, sizeof(msg), "cannot write the frame to stdout: %s",
-			strerror(-rc));
-		status = fatal(&o, msg);
+	if (dbs.len && (rc = write_all(STDOUT_FILENO, dbs.ptr, dbs.len)) < 0) {
+		status = stdout_failed(&o, rc);
 		goto cleanup;
 	}
 	if ((rc = write_term_log(o.term_log, summary.ptr, summary.len)) < 0) {

@@ -145,18 +145,27 @@ done:
 	return kind;
 }
 
-int rv_dbpath_is_pseudo(const char *path, size_t len)
+/* Whether path is root or below it. */
+static int at_or_below(const char *path, size_t len, const char *root)
 {
-	static const char *const roots[] = { "/proc", "/sys", "/dev" };
-	size_t i, n;
+	size_t n = strlen(root);
 
-	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		n = strlen(roots[i]);
-		if (len >= n && memcmp(path, roots[i], n) == 0 &&
-		    (len == n || path[n] == '/'))
-			return 1;
-	}
-	return 0;
+	return len >= n && memcmp(path, root, n) == 0 && (len == n || path[n] == '/');
+}
+
+rv_dbpath_dir rv_dbpath_dir_rule(const char *path, size_t len)
+{
+	if (at_or_below(path, len, "/proc") || at_or_below(path, len, "/sys"))
+		return RV_DBPATH_DIR_PSEUDO;
+	if (equals(path, len, "/dev"))
+		return RV_DBPATH_DIR_DEV;
+	if (equals(path, len, "/dev/shm"))
+		return RV_DBPATH_DIR_SHM;
+	if (at_or_below(path, len, "/dev/shm"))
+		return RV_DBPATH_DIR_SEARCH;
+	if (at_or_below(path, len, "/dev"))
+		return RV_DBPATH_DIR_PSEUDO;
+	return RV_DBPATH_DIR_SEARCH;
 }
 
 int rv_dbpath_drop(rv_dbset *s, size_t i, const char *why)
@@ -188,7 +197,7 @@ cleanup:
 }
 
 /* Is a ranked before b in the drop order: larger first, then the greater
- * path (bytewise) first. */
+ * path (bytewise) first. A strict total order on distinct paths. */
 static int drops_before(const rv_dbset_file *a, const rv_dbset_file *b)
 {
 	size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
@@ -202,28 +211,168 @@ static int drops_before(const rv_dbset_file *a, const rv_dbset_file *b)
 	return a->path_len > b->path_len;
 }
 
-int rv_dbpath_drop_largest(rv_dbset *s, uint64_t max_bytes, const char *why,
-	size_t *dropped)
+/* --- the dropper: a binary max-heap of record indices in drop order ------ */
+
+static int heap_before(rv_dbpath_dropper *d, size_t x, size_t y)
 {
-	size_t i, best, count = 0;
+	d->compares++;
+	return drops_before(&d->set->files[d->heap[x]], &d->set->files[d->heap[y]]);
+}
+
+static void heap_swap(rv_dbpath_dropper *d, size_t x, size_t y)
+{
+	size_t t = d->heap[x];
+
+	d->heap[x] = d->heap[y];
+	d->heap[y] = t;
+}
+
+static void sift_down(rv_dbpath_dropper *d, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, top = i;
+
+		if (l < d->n && heap_before(d, l, top))
+			top = l;
+		if (r < d->n && heap_before(d, r, top))
+			top = r;
+		if (top == i)
+			return;
+		heap_swap(d, i, top);
+		i = top;
+	}
+}
+
+static void sift_up(rv_dbpath_dropper *d, size_t i)
+{
+	while (i > 0 && heap_before(d, i, (i - 1) / 2)) {
+		heap_swap(d, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static int heap_reserve(rv_dbpath_dropper *d, size_t want)
+{
+	size_t cap = d->cap ? d->cap : 64, *n;
+
+	if (want <= d->cap)
+		return RV_OK;
+	while (cap < want)
+		cap *= 2;
+	if (!(n = realloc(d->heap, cap * sizeof(*n))))
+		return rv_error_set(RV_ENOMEM, "out of memory for the package "
+			"database drop order");
+	d->heap = n;
+	d->cap = cap;
+	return RV_OK;
+}
+
+static void cap_words(char *out, size_t n, uint64_t max_bytes)
+{
+	snprintf(out, n, "dropped: over the probe's limit of %llu bytes for "
+		"all package databases", (unsigned long long)max_bytes);
+}
+
+int rv_dbpath_dropper_init(rv_dbpath_dropper *d, rv_dbset *s,
+	uint64_t max_bytes, const char *why)
+{
+	size_t i, len, live = 0;
+	char words[128];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->set = s;
+	d->max_bytes = max_bytes;
+	if (!why) {
+		cap_words(words, sizeof(words), max_bytes);
+		why = words;
+	}
+	len = strlen(why);
+	if (!(d->why = malloc(len + 1)))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	memcpy(d->why, why, len + 1);
+	for (i = 0; i < s->n; i++)
+		live += !s->files[i].error && s->files[i].size > 0;
+	if ((rc = heap_reserve(d, live)) < 0) {
+		rv_dbpath_dropper_dispose(d);
+		return rc;
+	}
+	for (i = 0; i < s->n; i++)
+		if (!s->files[i].error && s->files[i].size > 0)
+			d->heap[d->n++] = i;
+	/* Floyd's heap construction: O(n) comparisons. */
+	for (i = d->n / 2; i > 0; i--)
+		sift_down(d, i - 1);
+	return RV_OK;
+}
+
+int rv_dbpath_dropper_fit(rv_dbpath_dropper *d, size_t *dropped)
+{
+	rv_dbset *s = d->set;
+	size_t count = 0, top;
 	int rc = RV_OK;
 
-	while (s->bytes > max_bytes) {
-		best = s->n;
-		for (i = 0; i < s->n; i++) {
-			if (s->files[i].error)
-				continue;
-			if (best == s->n || drops_before(&s->files[i], &s->files[best]))
-				best = i;
-		}
-		if (best == s->n)
-			break; /* cannot happen: bytes > 0 means some contents */
-		if ((rc = rv_dbpath_drop(s, best, why)) < 0)
+	/* Only records with contents count towards s->bytes, and each is in
+	 * the heap until dropped: the top is what a scan would pick. */
+	while (s->bytes > d->max_bytes && d->n > 0) {
+		top = d->heap[0];
+		d->heap[0] = d->heap[--d->n];
+		if (d->n > 0)
+			sift_down(d, 0);
+		if (s->files[top].error)
+			continue; /* failed some other way meanwhile */
+		if ((rc = rv_dbpath_drop(s, top, d->why)) < 0)
 			break;
 		count++;
 	}
 	if (dropped)
 		*dropped = count;
+	return rc;
+}
+
+int rv_dbpath_dropper_add(rv_dbpath_dropper *d, size_t i, size_t *dropped)
+{
+	const rv_dbset_file *f;
+	int rc;
+
+	if (dropped)
+		*dropped = 0;
+	if (i >= d->set->n)
+		return rv_error_set(RV_EINVAL, "no package database record %zu", i);
+	f = &d->set->files[i];
+	if (!f->error && f->size > 0) {
+		if ((rc = heap_reserve(d, d->n + 1)) < 0)
+			return rc;
+		d->heap[d->n++] = i;
+		sift_up(d, d->n - 1);
+	}
+	return rv_dbpath_dropper_fit(d, dropped);
+}
+
+void rv_dbpath_dropper_dispose(rv_dbpath_dropper *d)
+{
+	if (!d)
+		return;
+	free(d->heap);
+	free(d->why);
+	d->heap = NULL;
+	d->why = NULL;
+	d->n = d->cap = 0;
+}
+
+int rv_dbpath_drop_largest(rv_dbset *s, uint64_t max_bytes, const char *why,
+	size_t *dropped)
+{
+	rv_dbpath_dropper d;
+	int rc;
+
+	if (dropped)
+		*dropped = 0;
+	if (s->bytes <= max_bytes)
+		return RV_OK;
+	if ((rc = rv_dbpath_dropper_init(&d, s, max_bytes, why)) == RV_OK)
+		rc = rv_dbpath_dropper_fit(&d, dropped);
+	rv_dbpath_dropper_dispose(&d);
 	return rc;
 }
 
@@ -233,7 +382,6 @@ int rv_dbpath_cap_total(rv_dbset *s, uint64_t max_bytes)
 
 	if (s->bytes <= max_bytes)
 		return RV_OK;
-	snprintf(why, sizeof(why), "dropped: over the probe's limit of "
-		"%llu bytes for all package databases", (unsigned long long)max_bytes);
+	cap_words(why, sizeof(why), max_bytes);
 	return rv_dbpath_drop_largest(s, max_bytes, why, NULL);
 }

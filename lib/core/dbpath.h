@@ -59,12 +59,28 @@ size_t rv_dbpath_max(rv_dbpath_kind kind);
  */
 const char *const *rv_dbpath_globs(size_t *n);
 
-/*
- * Whether path is /proc, /sys or /dev or below: where a container has the
- * kernel's pseudo filesystems mounted. Mount points there are skipped
- * without a record; other mount points are recorded (rv_walk_dbs).
- */
-int rv_dbpath_is_pseudo(const char *path, size_t len);
+/* What the package search (rv_walk_dbs) does with a directory. */
+typedef enum rv_dbpath_dir {
+	/* Searched; a mount point is not descended but recorded
+	 * ("mount point, not descended"). Everything not below. */
+	RV_DBPATH_DIR_SEARCH = 0,
+	/* A kernel pseudo filesystem: /proc, /sys, and /dev/NAME for every
+	 * NAME but shm, and below them. A mount point there is skipped
+	 * without a record (devpts, mqueue, cgroup: in every container, and
+	 * no package database can be in them). */
+	RV_DBPATH_DIR_PSEUDO,
+	/* /dev: entered even when it is a mount point (the runtime's tmpfs),
+	 * but of its entries only "shm" is looked at. */
+	RV_DBPATH_DIR_DEV,
+	/* /dev/shm: searched even when it is a mount point. It is a tmpfs
+	 * that every uid of the pod can write (pip install --target
+	 * /dev/shm/x) and no image content can be in it. Mount points below
+	 * it are recorded as anywhere else. */
+	RV_DBPATH_DIR_SHM,
+} rv_dbpath_dir;
+
+/* The rule above for the directory at path (absolute, len bytes). */
+rv_dbpath_dir rv_dbpath_dir_rule(const char *path, size_t len);
 
 /*
  * Turn record i of s (which keeps its place and path) into a fail record
@@ -81,7 +97,8 @@ int rv_dbpath_drop(rv_dbset *s, size_t i, const char *why);
  * among equal sizes. The result depends only on the set, never on the
  * order records were added: dropping as files come in, after each add,
  * ends with the same set as dropping once at the end. *dropped (may be
- * NULL) gets how many were dropped by this call.
+ * NULL) gets how many were dropped by this call. O(n + k log n) for n
+ * records and k drops (a heap, rv_dbpath_dropper); RV_ENOMEM.
  */
 int rv_dbpath_drop_largest(rv_dbset *s, uint64_t max_bytes, const char *why,
 	size_t *dropped);
@@ -93,5 +110,47 @@ int rv_dbpath_drop_largest(rv_dbset *s, uint64_t max_bytes, const char *why,
  * cap, ends with the same set.
  */
 int rv_dbpath_cap_total(rv_dbset *s, uint64_t max_bytes);
+
+/*
+ * rv_dbpath_drop_largest for a set that grows one record at a time, in
+ * O(log n) per record: a max-heap, in drop order, of the records that
+ * have contents. Caller-owned: rv_dbpath_dropper_init, then
+ * rv_dbpath_dropper_add after each record added to the set, then
+ * rv_dbpath_dropper_dispose. The set is the caller's and must outlive
+ * the dropper; its records must keep their places meanwhile (no
+ * rv_dbset_sort until the dropper is disposed). Records that fail for any
+ * other reason meanwhile are skipped when they come up.
+ */
+typedef struct rv_dbpath_dropper {
+	rv_dbset *set;        /* not owned */
+	uint64_t max_bytes;
+	char *why;            /* the drop message (owned) */
+	size_t *heap;         /* record indices; heap[0] drops first */
+	size_t n, cap;
+	uint64_t compares;    /* record comparisons made (tests: complexity) */
+} rv_dbpath_dropper;
+
+/*
+ * Start a dropper for s with the cap max_bytes and the message why
+ * (copied; NULL: the probe's words, as rv_dbpath_cap_total). Every
+ * record of s with contents goes into the heap (O(n)); nothing is dropped
+ * yet. RV_ENOMEM (d is then disposed).
+ */
+int rv_dbpath_dropper_init(rv_dbpath_dropper *d, rv_dbset *s,
+	uint64_t max_bytes, const char *why);
+
+/*
+ * Record i of the set was just added: take it into the heap (if it has
+ * contents), then drop as rv_dbpath_drop_largest until the set fits.
+ * *dropped (may be NULL) gets how many this call dropped. RV_EINVAL for
+ * i out of range, RV_ENOMEM.
+ */
+int rv_dbpath_dropper_add(rv_dbpath_dropper *d, size_t i, size_t *dropped);
+
+/* Drop until the set fits, as rv_dbpath_dropper_add without a record. */
+int rv_dbpath_dropper_fit(rv_dbpath_dropper *d, size_t *dropped);
+
+/* Free the heap (not the set). NULL-safe; d may be disposed twice. */
+void rv_dbpath_dropper_dispose(rv_dbpath_dropper *d);
 
 #endif

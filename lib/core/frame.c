@@ -352,10 +352,21 @@ int rv_frame_encode_dbset_fit(rv_buf *out, rv_dbset *set, size_t budget,
 	snprintf(why, sizeof(why), "dropped: the probe's log budget of %zu bytes",
 		budget);
 	for (round = 0; ; round++) {
-		if ((rc = rv_frame_encode_dbset(out, set)) < 0)
+		size_t len;
+
+		rc = rv_frame_encode_dbset(out, set);
+		if (rc == RV_ETOOBIG && set->bytes > 0) {
+			/* The canonical form is over RV_FRAME_MAX_RAW (or out's
+			 * cap): far over any budget. Drop as for a frame
+			 * four times the budget, and try again. */
+			len = budget * 4 + 1;
+		} else if (rc < 0) {
 			goto cleanup;
-		if (out->len - start <= budget)
-			break;
+		} else {
+			len = out->len - start;
+			if (len <= budget)
+				break;
+		}
 		if (set->bytes == 0) {
 			rc = rv_error_set(RV_ETOOBIG, "the package database set "
 				"does not fit the log budget of %zu bytes even "
@@ -365,12 +376,13 @@ int rv_frame_encode_dbset_fit(rv_buf *out, rv_dbset *set, size_t budget,
 		/* Shrink the contents in proportion, 10% more each round
 		 * (compression is not linear); the last rounds drop all. */
 		target = round >= 8 ? 0 : (uint64_t)((double)set->bytes *
-			(double)budget / (double)(out->len - start) *
-			(0.9 - 0.1 * (double)round));
+			(double)budget / (double)len * (0.9 - 0.1 * (double)round));
 		if (target >= set->bytes)
 			target = set->bytes - 1;
-		out->len = start;
-		out->ptr[start] = '\0';
+		if (out->ptr) {
+			out->len = start;
+			out->ptr[start] = '\0';
+		}
 		if ((rc = rv_dbpath_drop_largest(set, target, why, &n)) < 0)
 			goto cleanup;
 		total += n;

@@ -125,6 +125,7 @@ struct walker {
 	rv_dbset *dbs;    /* package databases found (NULL: rv_walk) */
 	const rv_walk_dbs_opts *dopts;
 	rv_buf data;      /* one file's contents, reused */
+	rv_dbpath_dropper drop; /* the contents cap, largest first */
 	size_t entries;   /* directory entries looked at */
 	int stop;         /* a limit was hit: abandon every level */
 };
@@ -192,15 +193,19 @@ static int get_meta(struct walker *w, int dirfd, const char *name, struct meta *
 }
 
 /* Is an entry with meta mt in a directory on device parent_dev a mount
- * point? With STATX_ATTR_MOUNT_ROOT the kernel says so (bind-mounted files
- * from the same device included); a directory on another device counts too
- * (btrfs subvolumes). Without it, only the device is compared. A non-dir on
- * another device without MOUNT_ROOT is not one: overlayfs without xino
- * reports lower-layer files on per-layer pseudo devices. */
+ * point? Where the kernel reports STATX_ATTR_MOUNT_ROOT (Linux 5.8+), only
+ * that attribute says so: it catches bind-mounted files from the same
+ * device, and another device alone is no mount. A btrfs subvolume has its
+ * own st_dev without being mounted, and any uid can make one: counting it
+ * as a mount would let a process hide files (and package databases) from
+ * the walk. Likewise overlayfs without xino reports lower-layer files on
+ * per-layer pseudo devices. Without the attribute (older kernels, fstatat)
+ * the device is all there is to compare: there a subvolume still counts as
+ * a mount (docs/walker.md, docs/threat-model.md). */
 static int is_mount(const struct meta *mt, uint64_t parent_dev)
 {
 	if (mt->mount_known)
-		return mt->mount_root || (S_ISDIR(mt->mode) && mt->dev != parent_dev);
+		return mt->mount_root;
 	return mt->dev != parent_dev;
 }
 
@@ -717,9 +722,14 @@ static int read_db(struct walker *w, int dirfd, const char *name,
 		limit_hit(w, LIMIT_RECORDS);
 		return RV_OK;
 	}
+	if (w->dopts->race)
+		w->dopts->race(w->dopts->race_arg, RV_WALK_RACE_READ, w->path.ptr,
+			w->path.len);
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 		O_CLOEXEC);
 	if (fd < 0) {
+		if (errno == ENOENT)
+			return RV_OK; /* deleted since it was stat'ed: gone */
 		err = errno;
 		goto done;
 	}
@@ -764,8 +774,9 @@ done:
 			(size_t)total)) < 0)
 		return rc;
 	/* Over the total: drop the largest first. Done after every add, this
-	 * ends with the same set as once at the end, whatever the order. */
-	return rv_dbpath_cap_total(w->dbs, w->dopts->max_bytes);
+	 * ends with the same set as once at the end, whatever the order; the
+	 * dropper's heap makes it O(log n) a file. */
+	return rv_dbpath_dropper_add(&w->drop, w->dbs->n - 1, NULL);
 }
 
 /*
@@ -773,11 +784,14 @@ done:
  * that rv_dbpath_classify wants are looked at; d_type spares a statx for
  * everything else. A mount point is not descended (nor read); outside
  * /proc, /sys and /dev it is recorded, so "not looked" differs from
- * "absent". Symlinks are never followed.
+ * "absent". /dev is entered for /dev/shm, which is searched even though
+ * it is a mount (rv_dbpath_dir_rule). A name that is gone by the time it
+ * is stat'ed (ENOENT) is no record. Symlinks are never followed.
  */
 static int visit_db(struct walker *w, int dirfd, const char *name,
 	unsigned char dtype, uint64_t parent_dev, struct pend *dir, int *is_dir)
 {
+	rv_dbpath_dir rule;
 	struct meta mt;
 	size_t max = 0;
 	char tmp[32];
@@ -791,13 +805,16 @@ static int visit_db(struct walker *w, int dirfd, const char *name,
 		return RV_OK;
 	}
 	if ((r = get_meta(w, dirfd, name, &mt)) != 0) {
-		dbs_fail_at(w, w->path.len, 0, "cannot stat: %s",
-			err_name(r, tmp, sizeof(tmp)));
+		if (r != ENOENT)
+			dbs_fail_at(w, w->path.len, 0, "cannot stat: %s",
+				err_name(r, tmp, sizeof(tmp)));
 		return RV_OK;
 	}
+	rule = rv_dbpath_dir_rule(w->path.ptr, w->path.len);
 	if (S_ISDIR(mt.mode)) {
-		if (is_mount(&mt, parent_dev)) {
-			if (!rv_dbpath_is_pseudo(w->path.ptr, w->path.len))
+		if (rule != RV_DBPATH_DIR_DEV && rule != RV_DBPATH_DIR_SHM &&
+		    is_mount(&mt, parent_dev)) {
+			if (rule == RV_DBPATH_DIR_SEARCH)
 				dbs_fail_at(w, w->path.len, 0,
 					"mount point, not descended");
 			return RV_OK;
@@ -814,7 +831,7 @@ static int visit_db(struct walker *w, int dirfd, const char *name,
 	/* A file is a mount point only when the kernel says so: overlayfs
 	 * without xino puts lower-layer files on other devices. */
 	if (mt.mount_known && mt.mount_root) {
-		if (!rv_dbpath_is_pseudo(w->path.ptr, w->path.len))
+		if (rule == RV_DBPATH_DIR_SEARCH)
 			dbs_fail_at(w, w->path.len, 0, "mount point, not read");
 		return RV_OK;
 	}
@@ -899,9 +916,15 @@ static int descend(struct walker *w, const struct pend *p)
 			set_err(w, p->idx, ENAMETOOLONG);
 		return RV_OK;
 	}
+	if (w->dbs && w->dopts->race)
+		w->dopts->race(w->dopts->race_arg, RV_WALK_RACE_ENTER, w->path.ptr,
+			w->path.len);
 	fd = openat(L->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		child_err(w, p, errno);
+		/* rv_walk_dbs: a directory deleted since it was listed is gone,
+		 * not unsearched (rv_walk records it: its entry is there). */
+		if (!(w->dbs && errno == ENOENT))
+			child_err(w, p, errno);
 		return RV_OK;
 	}
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != p->dev ||
@@ -921,7 +944,7 @@ static int read_batch(struct walker *w)
 	struct level *L = &w->lv[w->depth - 1];
 	struct pend d;
 	long n, off;
-	int rc, is_dir;
+	int rc, is_dir, dev_only;
 
 	L->pend_len = L->pend_pos = 0;
 	n = (long)getdents64(L->fd, w->dents, DENTS_BUF);
@@ -934,6 +957,12 @@ static int read_batch(struct walker *w)
 		L->eof = 1;
 		return RV_OK;
 	}
+	if (w->dbs && w->dopts->race)
+		w->dopts->race(w->dopts->race_arg, RV_WALK_RACE_LISTED, w->path.ptr,
+			L->path_len);
+	/* rv_walk_dbs in /dev: only "shm" is looked at. */
+	dev_only = w->dbs && rv_dbpath_dir_rule(w->path.ptr, L->path_len) ==
+		RV_DBPATH_DIR_DEV;
 	for (off = 0; off < n; ) {
 		struct dirent64 *de = (struct dirent64 *)(void *)(w->dents + off);
 		const char *name = de->d_name;
@@ -944,6 +973,8 @@ static int read_batch(struct walker *w)
 		L->off = (uint64_t)de->d_off;
 		if ((len == 1 && name[0] == '.') ||
 		    (len == 2 && name[0] == '.' && name[1] == '.'))
+			continue;
+		if (dev_only && strcmp(name, "shm") != 0)
 			continue;
 		if (w->dbs && ++w->entries > w->dopts->max_entries) {
 			limit_hit(w, LIMIT_ENTRIES);
@@ -1404,7 +1435,7 @@ int rv_walk(rv_manifest **out, const rv_walk_opts *opts)
 	w->o = opts;
 	w->rootfd = -1;
 	w->use_openat2 = !opts->no_openat2;
-	w->use_statx = 1;
+	w->use_statx = !opts->no_statx;
 	rv_buf_init(&w->path, PATH_CAP);
 	if ((rc = open_root(w, opts->root)) < 0)
 		goto cleanup;
@@ -1502,13 +1533,14 @@ int rv_walk_dbs(rv_dbset **out, const rv_walk_dbs_opts *opts)
 	memset(&wo, 0, sizeof(wo));
 	wo.root = o.root;
 	wo.no_openat2 = o.no_openat2;
+	wo.no_statx = o.no_statx;
 	if (!(w = calloc(1, sizeof(*w))))
 		return rv_error_set(RV_ENOMEM, "out of memory for the walker");
 	w->o = &wo;
 	w->dopts = &o;
 	w->rootfd = -1;
 	w->use_openat2 = !o.no_openat2;
-	w->use_statx = 1;
+	w->use_statx = !o.no_statx;
 	rv_buf_init(&w->path, PATH_CAP);
 	rv_buf_init(&w->data, (size_t)o.max_bytes);
 	if ((rc = open_root(w, o.root)) < 0)
@@ -1520,6 +1552,8 @@ int rv_walk_dbs(rv_dbset **out, const rv_walk_dbs_opts *opts)
 	if ((rc = rv_dbset_new(&set)) < 0)
 		goto cleanup;
 	w->dbs = set;
+	if ((rc = rv_dbpath_dropper_init(&w->drop, set, o.max_bytes, NULL)) < 0)
+		goto cleanup;
 	/* "/" itself: its fd, and every entry below opened one component at
 	 * a time relative to its parent with O_NOFOLLOW: nothing is resolved
 	 * through a symlink, so RESOLVE_IN_ROOT has nothing left to do. */
@@ -1548,6 +1582,7 @@ int rv_walk_dbs(rv_dbset **out, const rv_walk_dbs_opts *opts)
 		rc = w->fatal;
 		goto cleanup;
 	}
+	rv_dbpath_dropper_dispose(&w->drop); /* before the records move */
 	if ((rc = rv_dbset_sort(set)) < 0)
 		goto cleanup;
 	*out = set;
@@ -1559,6 +1594,7 @@ cleanup:
 			close(w->rootfd);
 		rv_buf_dispose(&w->path);
 		rv_buf_dispose(&w->data);
+		rv_dbpath_dropper_dispose(&w->drop);
 		free(w->lv);
 		free(w->dents);
 		free(w);

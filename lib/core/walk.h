@@ -30,6 +30,9 @@ typedef struct rv_walk_opts {
 	int threads;
 	/* Tests only: pretend the kernel has no openat2. */
 	int no_openat2;
+	/* Tests only: pretend the kernel has no statx (fstatat, so no
+	 * STATX_ATTR_MOUNT_ROOT: mount points by device alone). */
+	int no_statx;
 } rv_walk_opts;
 
 /*
@@ -61,6 +64,15 @@ int rv_walk(rv_manifest **out, const rv_walk_opts *opts);
 #define RV_WALK_DBS_MAX_DEPTH   128u          /* levels below "/" searched */
 #define RV_WALK_DBS_MAX_RECORDS 100000u       /* records of the set */
 
+/* Tests only: the moments of rv_walk_dbs at which the tree may change
+ * under it (rv_walk_dbs_opts.race). */
+typedef enum rv_walk_race {
+	RV_WALK_RACE_LISTED, /* a batch of names of the directory path was
+	                      * read, none of them looked at yet */
+	RV_WALK_RACE_ENTER,  /* the listed directory path is about to be opened */
+	RV_WALK_RACE_READ,   /* the wanted file path, stat'ed, is about to be opened */
+} rv_walk_race;
+
 typedef struct rv_walk_dbs_opts {
 	/* As rv_walk_opts.root: the whole filesystem below it is searched. */
 	const char *root;
@@ -69,8 +81,13 @@ typedef struct rv_walk_dbs_opts {
 	size_t max_entries;
 	size_t max_depth;
 	size_t max_records;
-	/* Tests only: pretend the kernel has no openat2. */
+	/* Tests only: pretend the kernel has no openat2, no statx. */
 	int no_openat2;
+	int no_statx;
+	/* Tests only: called at each rv_walk_race moment with the path
+	 * (inside root, len bytes), to change the tree there. */
+	void (*race)(void *arg, rv_walk_race at, const char *path, size_t len);
+	void *race_arg;
 } rv_walk_dbs_opts;
 
 /*
@@ -78,8 +95,11 @@ typedef struct rv_walk_dbs_opts {
  * opts->root into a new sorted set *out (free it with rv_dbset_free), with
  * the walker's machinery: the whole tree below "/", every entry opened
  * relative to its parent's fd with O_NOFOLLOW (symlinks never followed),
- * the same fd window and ".." checks, mount points not descended. Nothing
- * is left out silently; these become fail records (core/dbset.h):
+ * the same fd window and ".." checks, mount points not descended (but
+ * /dev/shm, rv_dbpath_dir_rule). An entry that is gone when looked at
+ * (ENOENT from statx or open: deleted since it was listed) is no record:
+ * it no longer exists. Nothing else is left out silently; these become
+ * fail records (core/dbset.h):
  *   - a regular file over its kind's cap: "larger than the limit of N bytes"
  *   - contents over max_bytes in all: the largest first (deterministic,
  *     rv_dbpath_drop_largest), "dropped: over the probe's limit of N bytes
@@ -88,8 +108,8 @@ typedef struct rv_walk_dbs_opts {
  *     changed while read); a name that cannot be stat'ed: "cannot stat: E"
  *   - a directory that cannot be opened or listed: "directory not
  *     searched: EACCES" (ESTALE when the tree moved under the walk)
- *   - a mount point outside /proc, /sys, /dev: "mount point, not
- *     descended" (a file: "mount point, not read")
+ *   - a mount point outside /proc, /sys, /dev (but inside /dev/shm):
+ *     "mount point, not descended" (a file: "mount point, not read")
  *   - a directory max_depth levels down: "directory not searched: deeper
  *     than N levels"
  *   - max_entries entries read or max_records records made: the walk

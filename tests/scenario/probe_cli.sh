@@ -137,6 +137,9 @@ usage_case "--packages-max without --packages" "--packages-max needs --packages"
 usage_case "--packages-max not a number" "--packages-max '1k' is not a number" --root "$t/tiny" $TL --packages --packages-max 1k
 usage_case "--packages-max 0" "--packages-max '0' is not a number" --root "$t/tiny" $TL --packages --packages-max=0
 usage_case "--packages-max twice" "--packages-max given twice" --root "$t/tiny" $TL --packages --packages-max 1 --packages-max 2
+usage_case "--packages-max over what a frame can carry" \
+	"--packages-max '268435457' is not a number of bytes from 1 to 268435456 (what a frame can carry)" \
+	--root "$t/tiny" $TL --packages --packages-max 268435457
 usage_case "an error before --termination-log" "unknown option '--bogus'" --bogus --root "$t/tiny" $TL
 }
 # an option's value is never taken for --termination-log
@@ -285,6 +288,36 @@ same_file "$O/slow.out" "$O/many.out" "a frame written through a slow pipe arriv
 check "the big frame is many lines" [ "$(wc -l <"$O/many.out")" -gt 500 ]
 frame_decode many >/dev/null
 is "$?" 0 "the big frame decodes with standard tools"
+
+# --- a hostile package tree cannot take the file verdict -----------------------------
+# 40,000 unsearchable directories with 255-byte random names: their fail
+# records alone do not fit the dbs frame's log budget (6 MiB) even without
+# contents. The manifest frame and its verdict stand; the package set is
+# the one record "fail / package search abandoned: WHY".
+mkdir -p "$t/hostile/app" "$t/hostile/h"
+printf 'app\n' >"$t/hostile/app/main.txt"
+python3 - "$t/hostile/h" <<'PY'
+import os, random, string, sys
+r = random.Random(7)
+for i in range(40000):
+    os.mkdir(os.path.join(sys.argv[1], "%05d" % i + "".join(r.choice(string.ascii_letters + string.digits) for _ in range(250))), 0o700)
+PY
+chmod -R a+rX "$t/hostile/app"
+chmod 0755 "$t/hostile" "$t/hostile/h"
+probe hostile nobody --root "$t/hostile" --path /app --packages
+is "$(rc_of hostile)" 0 "hostile package tree: exit 0 (the manifest of /app is complete)"
+is "$(field hostile status)" complete "…status=complete"
+"$RV" decode "$O/hostile.out" --summary "$O/hostile.log" >"$O/hostile.man" 2>"$O/hostile.derr"
+is "$?" 0 "…the manifest frame decodes and matches the summary's root"
+check "…with /app/main.txt" grep -q ' /app/main.txt$' "$O/hostile.man"
+"$RV" decode --packages "$O/hostile.out" --summary "$O/hostile.log" --format dbset \
+	>"$O/hostile.dbset" 2>/dev/null
+like "$(cat "$O/hostile.dbset")" \
+	"^rv-dbset 1 files=1 failed=1 bytes=0
+fail / package search abandoned: the package database set does not fit the log budget of [0-9]+ bytes even without contents \\(40000 records\\)\$" \
+	"…the dbs frame holds one record: package search abandoned, and why"
+is "$(field hostile dbfiles) $(field hostile dbfailed)" "1 1" "…the summary's dbfiles=1 dbfailed=1"
+check "…and the frames fit the log" [ "$(wc -c <"$O/hostile.out")" -lt $((9 << 20)) ]
 
 # --- what the probe opens and writes ----------------------------------------------
 strace -f -qq -e trace=open,openat,openat2,creat,execve -o "$O/strace" \

@@ -3,7 +3,8 @@
 # package databases it collects through /proc/1/root catalogue to the same
 # packages as `runtime-verifier sbom` of the container's rootfs; an
 # oversized database is a warning naming it, a volume is "not descended",
-# a symlinked /var/lib/dpkg is not followed. Also times the package walk
+# a symlinked /var/lib/dpkg is not followed, a package the target
+# installs into /dev/shm (a tmpfs every uid can write) is found. Also times the package walk
 # of this host's own (Debian) root.
 # Needs root, runc, jq, busybox-static.
 set -u
@@ -29,7 +30,13 @@ check "this host has a dpkg database" [ -s /var/lib/dpkg/status ]
 # --- the target: a rootfs with every kind of database ------------------------
 TB=$t/target
 R=$TB/rootfs
-rv_runc_bundle "$TB" 1000 1000 /bin/busybox sleep 600
+# the target itself installs a package into /dev/shm (pip install --target
+# /dev/shm/x), then sleeps
+rv_runc_bundle "$TB" 1000 1000 /bin/busybox sh -c '
+	/bin/busybox mkdir -p /dev/shm/x/shmpkg-6.6.6.dist-info &&
+	printf "Metadata-Version: 2.1\nName: shmpkg\nVersion: 6.6.6\n" \
+		>/dev/shm/x/shmpkg-6.6.6.dist-info/METADATA &&
+	exec /bin/busybox sleep 600'
 mkdir -p "$R/bin" "$R/etc" "$R/var/lib/dpkg" "$R/lib/apk/db" "$R/data" \
 	"$R/usr/lib/python3/dist-packages/six-1.16.0.dist-info" \
 	"$R/app/node_modules/left-pad" "$R/app/node_modules/@types/node" \
@@ -57,6 +64,12 @@ rv_runc_bind "$TB" "$t/vol" /data ro
 rv_runc_detach target "$TB"
 TPID=$RV_RUNC_PID
 check "target container runs" bash -c '[ -n "$1" ] && kill -0 "$1"' _ "$TPID"
+for i in $(seq 50); do
+	[ -s "/proc/$TPID/root/dev/shm/x/shmpkg-6.6.6.dist-info/METADATA" ] && break
+	sleep 0.1
+done
+check "…and wrote its package into its /dev/shm" \
+	[ -s "/proc/$TPID/root/dev/shm/x/shmpkg-6.6.6.dist-info/METADATA" ]
 
 # probe NAME TARGET-PID ARGS...: rv-probe as uid 1000 in a container that
 # joins the target's PID namespace; $t/NAME.{out,err,log,rc,secs}
@@ -131,12 +144,20 @@ is "$(grep -a "^file [0-9]* [0-9a-f]* /var/lib/dpkg/status\$" "$t/p.dbset" | cut
 	"the dpkg status is whole, its size and sha256 as the host's"
 check_fails "the symlinked /usr/lib/apk is not followed" grep -aq 'apk/db/installed.*usr/lib\|^file .* /usr/lib/apk/' "$t/p.dbset"
 check_fails "nothing from the volume" grep -aq " /data/" "$t/p.dbset"
+check "the package in /dev/shm is in the set (/dev/shm is searched)" \
+	grep -aq '^file [0-9]* [0-9a-f]* /dev/shm/x/shmpkg-6.6.6.dist-info/METADATA$' "$t/p.dbset"
+is "$(grep -aE '^(file [0-9]+ [0-9a-f]{64}|fail) /(proc|sys|dev)(/| |$)' "$t/p.dbset" |
+	grep -av '^file [0-9]* [0-9a-f]* /dev/shm/')" "" \
+	"no record of anything else in /dev, /proc, /sys"
 
 # the catalogue: the same purls as `runtime-verifier sbom` of the rootfs
 "$RV" decode --packages "$t/p.out" --format text >"$t/p.txt" 2>/dev/null
 "$RV" sbom --format text "$R" >"$t/dir.txt" 2>"$t/dir.err"
 is "$?" 0 "runtime-verifier sbom of the target's rootfs"
-grep '^pkg:' "$t/p.txt" | cut -d' ' -f1 >"$t/p.purls"
+grep '^pkg:' "$t/p.txt" | cut -d' ' -f1 >"$t/p.all"
+check "the catalogue has the /dev/shm package" grep -q '^pkg:pypi/shmpkg@6.6.6$' "$t/p.all"
+# the rootfs has everything else (the /dev/shm package was made at run time)
+grep -v '^pkg:pypi/shmpkg@' "$t/p.all" >"$t/p.purls"
 grep '^pkg:' "$t/dir.txt" | cut -d' ' -f1 >"$t/dir.purls"
 check "the probe found over 100 packages" [ "$(wc -l <"$t/p.purls")" -gt 100 ]
 dpkgs=$(grep -c '^Package: ' /var/lib/dpkg/status)
@@ -151,7 +172,7 @@ check "the oversized file is a warning naming it" grep -qxF \
 	"warning: /app/node_modules/huge/package.json: larger than the limit of 4194304 bytes" "$t/p.txt"
 "$RV" decode --packages "$t/p.out" --summary "$t/p.log" >"$t/p.cdx" 2>/dev/null
 is "$(jq -r '.bomFormat + " " + (.components | map(select(.purl)) | length | tostring)' "$t/p.cdx")" \
-	"CycloneDX $(($(wc -l <"$t/p.purls") + 0))" "decode --packages (default cyclonedx-json): one component per purl"
+	"CycloneDX $(($(wc -l <"$t/p.all") + 0))" "decode --packages (default cyclonedx-json): one component per purl"
 
 # --packages-max: the total cap drops the largest (the dpkg status) first
 probe small "$TPID" --root /proc/1/root --path /app --packages --packages-max 100000

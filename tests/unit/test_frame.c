@@ -1423,6 +1423,41 @@ static void test_dbs_fit(void **state)
 	free(rnd);
 }
 
+/* A set whose frame is over what can be framed at all (the canonical form
+ * over RV_FRAME_MAX_RAW, or here out's cap) is shrunk like one over the
+ * budget, not refused: what is left fits and decodes. */
+static void test_dbs_fit_over_cap(void **state)
+{
+	rv_dbset *a, *back;
+	rv_buf fa = RV_BUF_INIT(40000);
+	unsigned char *rnd = malloc(60000);
+	size_t dropped = 0, i, k;
+	char path[64];
+
+	(void)state;
+	assert_non_null(rnd);
+	for (i = 0; i < 60000; i += 32)
+		assert_int_equal(rv_sha256_buf(rnd + i, &i, sizeof(i)), 0);
+	assert_int_equal(rv_dbset_new(&a), 0);
+	for (k = 0; k < 6; k++) {
+		snprintf(path, sizeof(path), "/n/node_modules/p%zu/package.json", k);
+		assert_int_equal(rv_dbset_add(a, path, strlen(path), rnd + k, (k + 1) * 9000), 0);
+	}
+	assert_int_equal(rv_dbset_sort(a), 0);
+	assert_int_equal(rv_frame_encode_dbset(&fa, a), RV_ETOOBIG);
+	/* the budget is roomy; out's cap of 40,000 bytes is not */
+	assert_int_equal(rv_frame_encode_dbset_fit(&fa, a, 1u << 20, &dropped), 0);
+	assert_true(fa.len <= 40000);
+	assert_true(dropped >= 1);
+	assert_int_equal(a->failed, dropped);
+	assert_int_equal(rv_frame_decode_dbset(&back, NULL, fa.ptr, fa.len, 0), 0);
+	dbs_equal(a, back);
+	rv_dbset_free(back);
+	rv_buf_dispose(&fa);
+	rv_dbset_free(a);
+	free(rnd);
+}
+
 static void test_summary_dbset(void **state)
 {
 	rv_manifest *m = m_errors();
@@ -1544,6 +1579,7 @@ int main(void)
 		cmocka_unit_test(test_dbs_strict),
 		cmocka_unit_test(test_dbs_payload_not_a_set),
 		cmocka_unit_test(test_dbs_fit),
+		cmocka_unit_test(test_dbs_fit_over_cap),
 		cmocka_unit_test(test_summary_dbset),
 		cmocka_unit_test(test_summary_dbset_bad),
 	};

@@ -603,6 +603,42 @@ static void test_mounts(void **state)
 	rv_manifest_free(m);
 }
 
+/* Without statx (kernels before 4.11, or a seccomp filter that refuses
+ * it) there is no STATX_ATTR_MOUNT_ROOT: a mount is another device, and a
+ * file bind-mounted from the same device is not seen (docs/walker.md). */
+static void test_mounts_no_statx(void **state)
+{
+	struct fx *f = *state;
+	const char *paths[] = { "/app" };
+	rv_manifest *m = NULL;
+	char mnt[4096], src[4096], dst[4096];
+	rv_walk_opts o;
+	int rc;
+
+	mkdirs(f, "app", 0755);
+	mkdirs(f, "app/mnt", 0755);
+	puts_(f, "app/src", "bound\n");
+	puts_(f, "app/dst", "original\n");
+	pathf(mnt, sizeof(mnt), f, "app/mnt");
+	pathf(src, sizeof(src), f, "app/src");
+	pathf(dst, sizeof(dst), f, "app/dst");
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", 0, "mode=0711"), 0);
+	rc = mount(src, dst, "none", MS_BIND, NULL);
+	if (rc == 0) {
+		memset(&o, 0, sizeof(o));
+		o.root = f->root;
+		o.paths = paths;
+		o.npaths = 1;
+		o.no_statx = 1;
+		rc = rv_walk(&m, &o);
+	}
+	unmount_all(f);
+	assert_int_equal(rc, 0);
+	assert_int_equal(get(m, "/app/mnt")->type, RV_FT_MOUNT);
+	digest_of(get(m, "/app/dst"), "bound\n", 6);
+	rv_manifest_free(m);
+}
+
 /* 3000 nested directories: paths far past PATH_MAX, more levels than the
  * fd limit the walk runs under. */
 static void test_deep_tree(void **state)
@@ -1395,12 +1431,164 @@ static void test_dbs_mounts(void **state)
 	pathf(p, sizeof(p), f, "var/lib/dpkg/status");
 	assert_int_equal(mount(src, p, "none", MS_BIND, NULL), 0);
 	rc = walk_dbs(&s, f, 0, 0, 0, 0);
+	if (rc == 0) {
+		/* without statx: mounts by device alone; the bind-mounted
+		 * file (same device) is read, the documented gap */
+		rv_dbset *s2 = NULL;
+		rv_walk_dbs_opts o;
+
+		memset(&o, 0, sizeof(o));
+		o.root = f->root;
+		o.no_statx = 1;
+		rc = rv_walk_dbs(&s2, &o);
+		if (rc == 0)
+			dbs_is(s2, "/data fail: mount point, not descended\n"
+				"/var/lib/dpkg/status 8\n");
+		rv_dbset_free(s2);
+	}
 	unmount_all(f);
 	assert_int_equal(rc, 0);
-	/* /data is recorded, /proc and /dev/shm are not; a bind-mounted file
-	 * is a mount where the kernel says so (Linux 5.8+) */
+	/* /data is recorded, /proc is not, /dev/shm is searched (empty); a
+	 * bind-mounted file is a mount where the kernel says so (5.8+) */
 	dbs_is(s, "/data fail: mount point, not descended\n"
 		"/var/lib/dpkg/status fail: mount point, not read\n");
+	rv_dbset_free(s);
+}
+
+/* Under /dev only /dev/shm is searched, and it is even though it is a
+ * mount (a tmpfs any uid can write); /dev itself is entered when it is a
+ * mount too (the runtime's tmpfs); mounts below /dev/shm are recorded. */
+static void test_dbs_dev_shm(void **state)
+{
+	struct fx *f = *state;
+	rv_dbset *s = NULL;
+	char p[4096];
+	int rc, round;
+
+	for (round = 0; round < 2; round++) {
+		/* round 0: /dev a plain directory; round 1: a tmpfs mount */
+		mkdirs(f, "dev", 0755);
+		if (round == 1) {
+			pathf(p, sizeof(p), f, "dev");
+			assert_int_equal(mount("tmpfs", p, "tmpfs", 0, "mode=0755"), 0);
+		}
+		mkdirs(f, "dev/shm", 01777);
+		mkdirs(f, "dev/pts", 0755);
+		mkdirs(f, "dev/other", 0755);
+		mkdirs(f, "dev/other/x-1.0.dist-info", 0755);
+		puts_(f, "dev/other/x-1.0.dist-info/METADATA", "Name: x\n");
+		pathf(p, sizeof(p), f, "dev/shm");
+		assert_int_equal(mount("tmpfs", p, "tmpfs", 0, "mode=01777"), 0);
+		pathf(p, sizeof(p), f, "dev/pts");
+		assert_int_equal(mount("tmpfs", p, "tmpfs", 0, "mode=0755"), 0);
+		mkdirs(f, "dev/pts/y-1.0.dist-info", 0755);
+		puts_(f, "dev/pts/y-1.0.dist-info/METADATA", "Name: y\n");
+		/* pip install --target /dev/shm/x */
+		mkdirs(f, "dev/shm/x", 0755);
+		mkdirs(f, "dev/shm/x/evil-6.6.6.dist-info", 0755);
+		puts_(f, "dev/shm/x/evil-6.6.6.dist-info/METADATA", "Name: evil\n");
+		mkdirs(f, "dev/shm/vol", 0755);
+		pathf(p, sizeof(p), f, "dev/shm/vol");
+		assert_int_equal(mount("tmpfs", p, "tmpfs", 0, "mode=0755"), 0);
+		rc = walk_dbs(&s, f, 0, 0, 0, 0);
+		unmount_all(f);
+		pathf(p, sizeof(p), f, "dev");
+		if (round == 0) {
+			char cmd[4200];
+
+			snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+			assert_int_equal(system(cmd), 0);
+		} else {
+			assert_int_equal(rmdir(p), 0);
+		}
+		assert_int_equal(rc, 0);
+		dbs_is(s, "/dev/shm/vol fail: mount point, not descended\n"
+			"/dev/shm/x/evil-6.6.6.dist-info/METADATA 11\n");
+		rv_dbset_free(s);
+		s = NULL;
+	}
+}
+
+/* A race hook that changes the tree at the moments named in its table:
+ * an entry deleted after it was listed is gone (no record); an entry
+ * replaced by something else is still a record. */
+struct race_step {
+	rv_walk_race at;
+	const char *when;  /* the path the hook is called with */
+	const char *what;  /* rm -rf this (relative to root) ... */
+	int to_file;       /* ... and put a file in its place */
+	int done;
+};
+
+struct race_fx {
+	const struct fx *f;
+	struct race_step *steps;
+	size_t n;
+};
+
+static void race_hook(void *arg, rv_walk_race at, const char *path, size_t len)
+{
+	struct race_fx *r = arg;
+	char cmd[8400], p[4096];
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct race_step *st = &r->steps[i];
+
+		if (st->done || st->at != at || strlen(st->when) != len ||
+		    memcmp(st->when, path, len))
+			continue;
+		st->done = 1;
+		pathf(p, sizeof(p), r->f, st->what);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+		assert_int_equal(system(cmd), 0);
+		if (st->to_file)
+			puts_(r->f, st->what, "now a file\n");
+	}
+}
+
+static void test_dbs_gone(void **state)
+{
+	struct fx *f = *state;
+	struct race_step steps[] = {
+		/* gone before statx: a directory, a wanted file */
+		{ RV_WALK_RACE_LISTED, "/t", "t/a-dir", 0, 0 },
+		{ RV_WALK_RACE_LISTED, "/t/node_modules/x", "t/node_modules/x/package.json", 0, 0 },
+		/* gone before open: a directory, a wanted file */
+		{ RV_WALK_RACE_ENTER, "/t/b-dir", "t/b-dir", 0, 0 },
+		{ RV_WALK_RACE_READ, "/t/node_modules/y/package.json",
+			"t/node_modules/y/package.json", 0, 0 },
+		/* replaced by a file before open: ENOTDIR stays a record */
+		{ RV_WALK_RACE_ENTER, "/t/c-dir", "t/c-dir", 1, 0 },
+	};
+	struct race_fx r = { f, steps, sizeof(steps) / sizeof(steps[0]) };
+	rv_walk_dbs_opts o;
+	rv_dbset *s = NULL;
+	size_t i;
+
+	mkdirs(f, "t", 0755);
+	mkdirs(f, "t/a-dir", 0755);
+	mkdirs(f, "t/a-dir/node_modules", 0755);
+	mkdirs(f, "t/b-dir", 0755);
+	mkdirs(f, "t/b-dir/node_modules", 0755);
+	mkdirs(f, "t/c-dir", 0755);
+	mkdirs(f, "t/node_modules", 0755);
+	mkdirs(f, "t/node_modules/x", 0755);
+	mkdirs(f, "t/node_modules/y", 0755);
+	mkdirs(f, "t/node_modules/z", 0755);
+	puts_(f, "t/node_modules/x/package.json", "{}");
+	puts_(f, "t/node_modules/y/package.json", "{}");
+	puts_(f, "t/node_modules/z/package.json", "{}");
+	memset(&o, 0, sizeof(o));
+	o.root = f->root;
+	o.race = race_hook;
+	o.race_arg = &r;
+	assert_int_equal(rv_walk_dbs(&s, &o), 0);
+	for (i = 0; i < r.n; i++)
+		if (!steps[i].done)
+			fail_msg("race step %zu (%s) never ran", i, steps[i].what);
+	dbs_is(s, "/t/c-dir fail: directory not searched: ENOTDIR\n"
+		"/t/node_modules/z/package.json 2\n");
 	rv_dbset_free(s);
 }
 
@@ -1489,6 +1677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mounts_no_statx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_and_odd_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excludes, setup, teardown),
@@ -1503,6 +1692,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dbs_total_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dbs_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dbs_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_dev_shm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dbs_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dbs_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dbs_bad_opts, setup, teardown),
 	};
