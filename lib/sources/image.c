@@ -227,6 +227,7 @@ struct job {
 	rv_layers_list **lists;
 	rv_layers_opts lopts;
 	const char *filter_key;
+	const unsigned char *only; /* NULL, or read only the layers i with only[i] */
 	pthread_mutex_t lock;
 	size_t next;
 	volatile int cancel;
@@ -314,6 +315,8 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&jb->lock);
 		if (i >= jb->n || jb->cancel)
 			break;
+		if (jb->only && !jb->only[i])
+			continue;
 		if ((rc = do_layer(jb, i)) == 0 && jb->lopts.packages) {
 			pthread_mutex_lock(&jb->lock);
 			jb->db_total += rv_layers_list_db_bytes(jb->lists[i]);
@@ -364,6 +367,93 @@ static int run_layers(struct job *jb, int jobs)
 	if (jb->err)
 		return rv_error_set(jb->err, "%s", jb->errmsg);
 	return RV_OK;
+}
+
+/*
+ * The second pass of the package capture: hardlinks at database paths
+ * whose target is a plain file the stream had passed (pnpm's store, an
+ * image deduplicated with hardlinks) would be fail records, though the
+ * probe reads them. Read the layers that hold those targets once more,
+ * capturing the targets under the caps of the links' kinds, in place of
+ * their first lists; the layer cache keeps them under a key of their own
+ * (the targets' digest). Costs one more pull of those layers on a cold
+ * cache, none on a warm one. Past the image cap afterwards, every
+ * layer's captures are dropped, as in the first pass.
+ */
+static int db_link_pass(struct job *jb, int jobs)
+{
+	rv_layers_target *tg = NULL;
+	unsigned char *need = NULL;
+	rv_buf key = RV_BUF_INIT(1 << 20);
+	rv_sha256 h = { NULL };
+	unsigned char d[RV_SHA256_LEN];
+	char hex[RV_SHA256_HEX];
+	const char *saved_key = jb->filter_key;
+	rv_layers_opts saved = jb->lopts;
+	size_t nt = 0, i, cached = jb->cached;
+	uint64_t total = 0;
+	int rc;
+
+	if (!jb->n)
+		return RV_OK;
+	if (!(need = calloc(jb->n, 1))) {
+		rc = rv_error_set(RV_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = rv_layers_db_link_targets(&tg, &nt, need, jb->lists, jb->n)) < 0 || !nt)
+		goto cleanup;
+	for (i = 0; i < jb->n && !need[i]; i++)
+		;
+	if (i == jb->n) /* no layer has them: the fail records stand */
+		goto cleanup;
+	if ((rc = rv_sha256_init(&h)) < 0)
+		goto cleanup;
+	for (i = 0; i < nt; i++) {
+		char cap[32];
+
+		snprintf(cap, sizeof(cap), "\t%zu\n", tg[i].max);
+		if ((rc = rv_sha256_update(&h, tg[i].path, strlen(tg[i].path))) < 0 ||
+		    (rc = rv_sha256_update(&h, cap, strlen(cap))) < 0)
+			goto cleanup;
+	}
+	if ((rc = rv_sha256_final(&h, d)) < 0)
+		goto cleanup;
+	rv_sha256_to_hex(hex, d);
+	if ((rc = rv_buf_printf(&key, "%sdb-targets %zu %s\n", saved_key, nt, hex)) < 0)
+		goto cleanup;
+	for (i = 0; i < jb->n; i++) {
+		if (need[i]) {
+			rv_layers_list_free(jb->lists[i]);
+			jb->lists[i] = NULL;
+		}
+	}
+	jb->only = need;
+	jb->next = 0;
+	jb->filter_key = key.ptr;
+	jb->lopts.db_targets = tg;
+	jb->lopts.ndb_targets = nt;
+	jb->db_total = 0;
+	jb->db_over = 0;
+	rc = run_layers(jb, jobs);
+	jb->only = NULL;
+	jb->filter_key = saved_key;
+	jb->lopts = saved;
+	jb->cached = cached;
+	if (rc < 0)
+		goto cleanup;
+	for (i = 0; i < jb->n; i++)
+		total += rv_layers_list_db_bytes(jb->lists[i]);
+	if (jb->db_over || total > jb->db_cap) {
+		jb->db_over = 1;
+		for (i = 0; i < jb->n && rc >= 0; i++)
+			rc = drop_db(jb->lists[i], jb->db_cap);
+	}
+cleanup:
+	rv_sha256_dispose(&h);
+	rv_buf_dispose(&key);
+	rv_layers_targets_free(tg, nt);
+	free(need);
+	return rc;
 }
 
 /* --- image cache -------------------------------------------------------- */
@@ -809,6 +899,11 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 		for (i = 0; jb.db_over && i < nlayers; i++)
 			if ((rc = drop_db(jb.lists[i], jb.db_cap)) < 0)
 				goto cleanup;
+		/* all dropped already: reading targets would change nothing */
+		if (!jb.db_over && (rc = db_link_pass(&jb, opts.jobs)) < 0) {
+			rv_error_prefix(rc, "package databases of '%s'", refstr);
+			goto cleanup;
+		}
 		if ((rc = rv_layers_fold_dbset(&img->dbset, jb.lists, nlayers, &jb.lopts)) < 0) {
 			rv_error_prefix(rc, "package databases of '%s'", refstr);
 			goto cleanup;

@@ -33,8 +33,14 @@
  * OP_DB       (packages) a package database at e.path: data (e.size
  *             bytes) or, when link is set, why it was not captured
  *             (e.size is then the size the header gave)
+ * OP_XDB      (packages, opts->db_targets) like OP_DB, for a file that is
+ *             no database but the target of a hardlink at one: folded
+ *             like a database, never in the set itself
  */
-enum op_kind { OP_ENTRY = 1, OP_LINK, OP_WHITEOUT, OP_OPAQUE, OP_PLACE, OP_DB };
+enum op_kind { OP_ENTRY = 1, OP_LINK, OP_WHITEOUT, OP_OPAQUE, OP_PLACE, OP_DB, OP_XDB };
+
+/* The largest cap of any database kind: what an OP_XDB may hold. */
+#define XDB_MAX ((uint64_t)RV_SBOM_MAX_RPM)
 
 struct op {
 	unsigned char kind;
@@ -50,6 +56,7 @@ struct rv_layers_list {
 	uint64_t tar_bytes;
 	int packages;         /* read with opts->packages */
 	uint64_t db_bytes;    /* sum of captured contents */
+	size_t max_ops;       /* 0: no cap */
 };
 
 int rv_layers_compression_of(rv_layers_compression *out, const char *mt)
@@ -122,7 +129,7 @@ int rv_layers_list_drop_db(rv_layers_list *l, const char *why)
 		struct op *o = &l->ops[i];
 		char *m;
 
-		if (o->kind != OP_DB || o->link)
+		if ((o->kind != OP_DB && o->kind != OP_XDB) || o->link)
 			continue;
 		if (!(m = memdup0(why, n)))
 			return rv_error_set(RV_ENOMEM, "out of memory");
@@ -141,6 +148,12 @@ static int list_push(rv_layers_list *l, unsigned char kind, const rv_manifest_en
 {
 	struct op *o;
 
+	if (l->max_ops && l->n >= l->max_ops) {
+		free(path);
+		free(link);
+		return rv_error_set(RV_ETOOBIG, "layer has more than %zu entries to keep "
+			"(the limit; a hostile layer?)", l->max_ops);
+	}
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		void *p = realloc(l->ops, cap * sizeof(*l->ops));
@@ -165,9 +178,9 @@ static int list_push(rv_layers_list *l, unsigned char kind, const rv_manifest_en
 	return RV_OK;
 }
 
-/* Append an OP_DB for path (copied): data (owned, size bytes) or, with
- * why set (copied), a fail record for a file of that size. */
-static int push_db(rv_layers_list *l, const char *path, size_t len,
+/* Append an OP_DB or OP_XDB (kind) for path (copied): data (owned, size
+ * bytes) or, with why set (copied), a fail record for a file of that size. */
+static int push_db(rv_layers_list *l, unsigned char kind, const char *path, size_t len,
 	unsigned char *data, uint64_t size, const char *why)
 {
 	rv_manifest_entry e;
@@ -182,7 +195,7 @@ static int push_db(rv_layers_list *l, const char *path, size_t len,
 	memset(&e, 0, sizeof(e));
 	e.type = RV_FT_FILE;
 	e.size = size;
-	if ((rc = list_push(l, OP_DB, &e, p, len, w, w ? strlen(w) : 0)) < 0) {
+	if ((rc = list_push(l, kind, &e, p, len, w, w ? strlen(w) : 0)) < 0) {
 		free(data);
 		return rc;
 	}
@@ -546,11 +559,12 @@ cleanup:
 	return rc;
 }
 
-/* Capture the data of the regular file at path (a package database of
- * at most max bytes) into an OP_DB, hashing it into e when hash is set.
- * Too large for its kind or for the layer's cap: a fail record (and the
- * data is hashed or skipped as without capture). */
-static int capture(rv_layers_list *l, struct archive *a, struct reader *r,
+/* Capture the data of the regular file at path (a package database, or
+ * a hardlink target, of at most max bytes) into an OP_DB or OP_XDB
+ * (kind), hashing it into e when hash is set. Too large for its cap or
+ * for the layer's: a fail record (and the data is hashed or skipped as
+ * without capture). */
+static int capture(rv_layers_list *l, unsigned char kind, struct archive *a, struct reader *r,
 	rv_manifest_entry *e, const char *path, size_t path_len, size_t max,
 	const rv_layers_opts *opts, int hash)
 {
@@ -567,7 +581,7 @@ static int capture(rv_layers_list *l, struct archive *a, struct reader *r,
 				"of %llu bytes", (unsigned long long)layer_cap);
 		if (hash && (rc = hash_data(a, r, e, e->size, NULL)) < 0)
 			return rc;
-		return push_db(l, path, path_len, NULL, e->size, why);
+		return push_db(l, kind, path, path_len, NULL, e->size, why);
 	}
 	if (e->size && !(data = calloc(1, (size_t)e->size)))
 		return rv_error_set(RV_ENOMEM, "out of memory");
@@ -578,7 +592,23 @@ static int capture(rv_layers_list *l, struct archive *a, struct reader *r,
 		free(data);
 		return rc;
 	}
-	return push_db(l, path, path_len, data, e->size, NULL);
+	return push_db(l, kind, path, path_len, data, e->size, NULL);
+}
+
+static int target_find_cmp(const void *k, const void *t)
+{
+	return strcmp(k, ((const rv_layers_target *)t)->path);
+}
+
+/* Is path one of opts->db_targets (sorted)? Its cap, or 0. */
+static size_t db_target(const rv_layers_opts *o, const char *path)
+{
+	const rv_layers_target *t;
+
+	if (!o->ndb_targets)
+		return 0;
+	t = bsearch(path, o->db_targets, o->ndb_targets, sizeof(*o->db_targets), target_find_cmp);
+	return t ? (t->max ? t->max : 1) : 0;
 }
 
 static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
@@ -590,7 +620,7 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 	size_t path_len, link_len, max;
 	const char *name, *base;
 	int pk = opts && opts->packages;
-	int ret, rc = RV_OK, scoped, kept;
+	int ret, rc = RV_OK, scoped, kept, captured;
 	rv_sbom_kind want;
 
 	for (;;) {
@@ -656,6 +686,7 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 			continue;
 		}
 		want = pk ? rv_sbom_wants(path, path_len, &max) : RV_SBOM_NONE;
+		captured = 0;
 		e.mode = (uint32_t)archive_entry_mode(ae) & 07777;
 		if (archive_entry_uid(ae) < 0 || archive_entry_uid(ae) > 0xffffffffLL ||
 		    archive_entry_gid(ae) < 0 || archive_entry_gid(ae) > 0xffffffffLL) {
@@ -683,9 +714,14 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 				goto cleanup;
 			}
 			e.size = (uint64_t)archive_entry_size(ae);
-			if (want != RV_SBOM_NONE) {
-				/* the OP_DB goes right after the entry: moved below */
-				if ((rc = capture(l, a, r, &e, path, path_len, max, opts, scoped)) < 0)
+			if (want == RV_SBOM_NONE && pk && (max = db_target(opts, path)) > 0)
+				captured = OP_XDB; /* a database's hardlink target */
+			else if (want != RV_SBOM_NONE)
+				captured = OP_DB;
+			if (captured) {
+				/* the record goes right after the entry: moved below */
+				if ((rc = capture(l, (unsigned char)captured, a, r, &e, path, path_len,
+				    max, opts, scoped)) < 0)
 					goto cleanup;
 			} else if (scoped) {
 				e.path = path;
@@ -734,14 +770,6 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 			path = NULL;
 			if (rc < 0)
 				goto cleanup;
-			if (e.type == RV_FT_FILE && want != RV_SBOM_NONE) {
-				/* capture() appended the OP_DB before the entry:
-				 * swap them, so the entry comes first */
-				struct op tmp = l->ops[l->n - 1];
-
-				l->ops[l->n - 1] = l->ops[l->n - 2];
-				l->ops[l->n - 2] = tmp;
-			}
 		} else if (e.type != RV_FT_FILE || want == RV_SBOM_NONE) {
 			/* packages, outside the paths: where it is and what it
 			 * is, all a non-directory needs to hide what was below
@@ -756,6 +784,15 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 				if (rc < 0)
 					goto cleanup;
 			}
+		}
+		if (captured && l->ops[l->n - 1].kind != captured) {
+			/* capture() appended its record before the entry (or
+			 * place): swap them, so the entry comes first and the
+			 * fold's replacement of the path does not undo it */
+			struct op tmp = l->ops[l->n - 1];
+
+			l->ops[l->n - 1] = l->ops[l->n - 2];
+			l->ops[l->n - 2] = tmp;
 		}
 		free(path); /* a database outside the paths: its OP_DB says it */
 		path = NULL;
@@ -789,6 +826,7 @@ int rv_layers_read(rv_layers_list **out, rv_layers_compression c,
 		rc = r.err ? r.err : rv_error_set(RV_EFORMAT, "tar: %s", archive_error_string(a));
 		goto cleanup;
 	}
+	l->max_ops = opts && opts->max_ops ? opts->max_ops : RV_LAYERS_MAX_OPS;
 	if ((rc = read_entries(l, a, &r, opts)) < 0)
 		goto cleanup;
 	/* Inflate what follows the end marker too, so a truncated or
@@ -843,7 +881,7 @@ static int put_path(rv_buf *b, const char *p, size_t n)
  *     u32 mode, uid, gid, u64 size, 32-byte digest, path, link path
  *     (length 0 but for LINK)
  *   PLACE: kind, type, path
- *   DB:    kind, failed (0/1), u64 size, path, then the size bytes of
+ *   DB, XDB: kind, failed (0/1), u64 size, path, then the size bytes of
  *          contents, or (failed) u32 length + the message
  */
 int rv_layers_list_serialize(rv_buf *out, const rv_layers_list *l)
@@ -865,7 +903,7 @@ int rv_layers_list_serialize(rv_buf *out, const rv_layers_list *l)
 				return rc;
 			continue;
 		}
-		if (o->kind == OP_DB) {
+		if (o->kind == OP_DB || o->kind == OP_XDB) {
 			fl[1] = o->link ? 1 : 0;
 			if ((rc = rv_buf_add(out, fl, 2)) < 0 || (rc = put_u64(out, o->e.size)) < 0 ||
 			    (rc = put_path(out, o->e.path, o->e.path_len)) < 0)
@@ -969,8 +1007,8 @@ static int get_message(struct cursor *c, char **out, size_t *len)
 	return RV_OK;
 }
 
-/* One OP_DB after its kind byte. */
-static int parse_db(rv_layers_list *l, struct cursor *c)
+/* One OP_DB or OP_XDB (kind) after its kind byte. */
+static int parse_db(rv_layers_list *l, struct cursor *c, unsigned char kind)
 {
 	unsigned char failed;
 	uint64_t size;
@@ -983,7 +1021,9 @@ static int parse_db(rv_layers_list *l, struct cursor *c)
 		return RV_EFORMAT;
 	if ((rc = get_path(c, &path, &pl, 0)) < 0)
 		return rc;
-	if (rv_sbom_wants(path, pl, &max) == RV_SBOM_NONE) {
+	if (kind == OP_XDB)
+		max = (size_t)XDB_MAX;
+	else if (rv_sbom_wants(path, pl, &max) == RV_SBOM_NONE) {
 		rc = RV_EFORMAT;
 		goto fail;
 	}
@@ -1004,7 +1044,7 @@ static int parse_db(rv_layers_list *l, struct cursor *c)
 		c->p += size;
 		c->left -= (size_t)size;
 	}
-	rc = push_db(l, path, pl, data, size, msg);
+	rc = push_db(l, kind, path, pl, data, size, msg);
 	free(path);
 	free(msg);
 	return rc < 0 ? (rc == RV_ENOMEM ? RV_ENOMEM : RV_EFORMAT) : RV_OK;
@@ -1031,11 +1071,12 @@ int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len)
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	/* the smallest op (PLACE of "/") takes 7 bytes */
 	if (get_u64(&c, &l->tar_bytes) < 0 || get_u32(&c, &flags) < 0 || flags > 1 ||
-	    get_u64(&c, &count) < 0 || count > len / 7) {
+	    get_u64(&c, &count) < 0 || count > len / 7 || count > RV_LAYERS_MAX_OPS) {
 		rc = RV_EFORMAT;
 		goto cleanup;
 	}
 	l->packages = (int)flags;
+	l->max_ops = RV_LAYERS_MAX_OPS;
 	for (i = 0; i < count; i++) {
 		unsigned char fl[4];
 		rv_manifest_entry e;
@@ -1047,12 +1088,12 @@ int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len)
 			rc = RV_EFORMAT;
 			goto cleanup;
 		}
-		if ((fl[0] == OP_PLACE || fl[0] == OP_DB) && !l->packages) {
+		if ((fl[0] == OP_PLACE || fl[0] == OP_DB || fl[0] == OP_XDB) && !l->packages) {
 			rc = RV_EFORMAT;
 			goto cleanup;
 		}
-		if (fl[0] == OP_DB) {
-			if ((rc = parse_db(l, &c)) < 0)
+		if (fl[0] == OP_DB || fl[0] == OP_XDB) {
+			if ((rc = parse_db(l, &c, fl[0])) < 0)
 				goto cleanup;
 			continue;
 		}
@@ -1104,12 +1145,24 @@ cleanup:
 
 /* --- folding ------------------------------------------------------------ */
 
-/* The folded tree: entries in an array, found through an open-addressing
- * hash of their paths. Dead entries are compacted on rehash. */
+/* The folded tree: nodes in an array, found through an open-addressing
+ * hash of their paths, and linked to their parent and siblings, so that
+ * removing everything below a path costs what is removed, never a scan
+ * of all that was folded (a hostile layer of N whiteouts would make that
+ * quadratic). A node's parent is the node at its directory when that is
+ * in scope, which ensure_parents creates first; nodes without one (roots
+ * whose directory is outside the paths) are on the top list. Dead nodes
+ * are unreachable from live ones and compacted away on rehash. */
+struct node {
+	rv_manifest_entry e;
+	long parent, child, next, prev; /* -1: none */
+	unsigned char dead;
+};
+
 struct tree {
-	rv_manifest_entry *ents;
-	unsigned char *dead;
-	size_t n, cap;
+	struct node *nodes;
+	size_t n, cap, live;
+	long top;      /* first node without a parent, -1 if none */
 	long *slots;   /* -1 empty, -2 tombstone, else index */
 	size_t nslots, used;
 };
@@ -1146,7 +1199,7 @@ static long tree_find(const struct tree *t, const char *p, size_t n, size_t *slo
 				first_tomb = i;
 			continue;
 		}
-		if (t->ents[s].path_len == n && !memcmp(t->ents[s].path, p, n)) {
+		if (t->nodes[s].e.path_len == n && !memcmp(t->nodes[s].e.path, p, n)) {
 			if (slot_out)
 				*slot_out = i;
 			return s;
@@ -1154,23 +1207,48 @@ static long tree_find(const struct tree *t, const char *p, size_t n, size_t *slo
 	}
 }
 
-static int tree_rehash(struct tree *t, size_t want)
+/* Drop the dead nodes (renumbering the links of the live ones, which only
+ * point at live ones), make room for one more node, and rebuild the hash
+ * with at least 4 slots per live node, so the next rebuild is at least
+ * live + 1 changes away: amortized constant cost. */
+static int tree_rehash(struct tree *t)
 {
 	size_t ns = 64, i, j, slot;
-	long *slots;
+	long *map = NULL, *slots;
 
-	while (ns < want * 2)
-		ns *= 2;
-	/* compact */
+	if (t->n && !(map = malloc(t->n * sizeof(*map))))
+		return rv_error_set(RV_ENOMEM, "out of memory");
 	for (i = j = 0; i < t->n; i++) {
-		if (t->dead[i]) {
-			free(t->ents[i].path);
+		if (t->nodes[i].dead) {
+			free(t->nodes[i].e.path);
+			map[i] = -1;
 			continue;
 		}
-		t->ents[j] = t->ents[i];
-		t->dead[j++] = 0;
+		map[i] = (long)j;
+		t->nodes[j++] = t->nodes[i];
 	}
+	for (i = 0; i < j; i++) {
+		struct node *x = &t->nodes[i];
+
+		x->parent = x->parent >= 0 ? map[x->parent] : -1;
+		x->child = x->child >= 0 ? map[x->child] : -1;
+		x->next = x->next >= 0 ? map[x->next] : -1;
+		x->prev = x->prev >= 0 ? map[x->prev] : -1;
+	}
+	t->top = t->top >= 0 ? map[t->top] : -1;
+	free(map);
 	t->n = j;
+	if (t->n + 1 > t->cap / 2 || !t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		void *a = realloc(t->nodes, cap * sizeof(*t->nodes));
+
+		if (!a)
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		t->nodes = a;
+		t->cap = cap;
+	}
+	while (ns < (t->n + 1) * 4)
+		ns *= 2;
 	if (!(slots = malloc(ns * sizeof(*slots))))
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	for (i = 0; i < ns; i++)
@@ -1180,78 +1258,132 @@ static int tree_rehash(struct tree *t, size_t want)
 	t->nslots = ns;
 	t->used = t->n;
 	for (i = 0; i < t->n; i++) {
-		tree_find(t, t->ents[i].path, t->ents[i].path_len, &slot);
+		tree_find(t, t->nodes[i].e.path, t->nodes[i].e.path_len, &slot);
 		t->slots[slot] = (long)i;
 	}
 	return RV_OK;
 }
 
+static void tree_unlink(struct tree *t, long i)
+{
+	struct node *x = &t->nodes[i];
+
+	if (x->prev >= 0)
+		t->nodes[x->prev].next = x->next;
+	else if (x->parent >= 0)
+		t->nodes[x->parent].child = x->next;
+	else
+		t->top = x->next;
+	if (x->next >= 0)
+		t->nodes[x->next].prev = x->prev;
+	x->next = x->prev = -1;
+}
+
+/* Remove the node idx and everything below it. */
 static void tree_kill(struct tree *t, long idx)
 {
+	long cur = idx;
 	size_t slot;
 
-	if (t->dead[idx])
+	if (t->nodes[idx].dead)
 		return;
-	if (tree_find(t, t->ents[idx].path, t->ents[idx].path_len, &slot) == idx)
-		t->slots[slot] = -2;
-	t->dead[idx] = 1;
+	tree_unlink(t, idx);
+	for (;;) {
+		struct node *x = &t->nodes[cur];
+
+		if (tree_find(t, x->e.path, x->e.path_len, &slot) == cur)
+			t->slots[slot] = -2;
+		x->dead = 1;
+		t->live--;
+		if (x->child >= 0) {
+			cur = x->child;
+			continue;
+		}
+		while (cur != idx && t->nodes[cur].next < 0)
+			cur = t->nodes[cur].parent;
+		if (cur == idx)
+			break;
+		cur = t->nodes[cur].next;
+	}
+}
+
+/* The directory part of path ("/" for "/x"); 0 for "/" itself. */
+static size_t dir_len(const char *path, size_t n)
+{
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	if (n <= 1)
+		return n; /* "/" (or none) */
+	return n - 1;
 }
 
 /* Insert or replace path with e (e.path ignored; path copied). */
 static int tree_put(struct tree *t, const rv_manifest_entry *e, const char *path, size_t n)
 {
-	size_t slot;
-	long idx;
+	struct node *x;
+	size_t slot, dl;
+	long idx, parent;
 	char *p;
 	int rc;
 
 	idx = tree_find(t, path, n, &slot);
 	if (idx >= 0) {
-		p = t->ents[idx].path;
-		t->ents[idx] = *e;
-		t->ents[idx].path = p;
-		t->ents[idx].path_len = n;
+		p = t->nodes[idx].e.path;
+		t->nodes[idx].e = *e;
+		t->nodes[idx].e.path = p;
+		t->nodes[idx].e.path_len = n;
 		return RV_OK;
 	}
 	if (t->n == t->cap || (t->used + 1) * 2 > t->nslots) {
-		if (t->n == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 256;
-			void *a = realloc(t->ents, cap * sizeof(*t->ents));
-			void *d;
-			if (!a)
-				return rv_error_set(RV_ENOMEM, "out of memory");
-			t->ents = a;
-			if (!(d = realloc(t->dead, cap)))
-				return rv_error_set(RV_ENOMEM, "out of memory");
-			t->dead = d;
-			t->cap = cap;
-		}
-		if ((rc = tree_rehash(t, t->n + 1)) < 0)
+		if ((rc = tree_rehash(t)) < 0)
 			return rc;
 		tree_find(t, path, n, &slot);
 	}
+	dl = dir_len(path, n);
+	parent = dl && !(n == 1 && path[0] == '/') ? tree_find(t, path, dl, NULL) : -1;
 	if (!(p = malloc(n + 1)))
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	memcpy(p, path, n);
 	p[n] = '\0';
-	t->ents[t->n] = *e;
-	t->ents[t->n].path = p;
-	t->ents[t->n].path_len = n;
-	t->dead[t->n] = 0;
+	x = &t->nodes[t->n];
+	memset(x, 0, sizeof(*x));
+	x->e = *e;
+	x->e.path = p;
+	x->e.path_len = n;
+	x->parent = parent;
+	x->child = x->prev = -1;
+	x->next = parent >= 0 ? t->nodes[parent].child : t->top;
+	if (x->next >= 0)
+		t->nodes[x->next].prev = (long)t->n;
+	if (parent >= 0)
+		t->nodes[parent].child = (long)t->n;
+	else
+		t->top = (long)t->n;
 	if (t->slots[slot] == -1)
 		t->used++;
 	t->slots[slot] = (long)t->n;
 	t->n++;
+	t->live++;
 	return RV_OK;
 }
 
+/* Remove everything strictly below p: the children of its node, or, when
+ * p is not in the tree (outside the paths, or absent), the parentless
+ * nodes below it (anything else below p hangs from one of those). */
 static void tree_remove_below(struct tree *t, const char *p, size_t n)
 {
-	size_t i;
+	long idx = tree_find(t, p, n, NULL), c, next;
 
-	for (i = 0; i < t->n; i++)
-		if (!t->dead[i] && strictly_under(t->ents[i].path, t->ents[i].path_len, p, n))
-			tree_kill(t, (long)i);
+	if (idx >= 0) {
+		while (t->nodes[idx].child >= 0)
+			tree_kill(t, t->nodes[idx].child);
+		return;
+	}
+	for (c = t->top; c >= 0; c = next) {
+		next = t->nodes[c].next;
+		if (strictly_under(t->nodes[c].e.path, t->nodes[c].e.path_len, p, n))
+			tree_kill(t, c);
+	}
 }
 
 static void tree_dispose(struct tree *t)
@@ -1259,13 +1391,13 @@ static void tree_dispose(struct tree *t)
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		free(t->ents[i].path);
-	free(t->ents);
-	free(t->dead);
+		free(t->nodes[i].e.path);
+	free(t->nodes);
 	free(t->slots);
 }
 
-/* Make sure the in-scope ancestors of path exist as directories. */
+/* Make sure the in-scope ancestors of path exist as directories, "/"
+ * first (a node's parent must be there before it). */
 static int ensure_parents(struct tree *t, const rv_layers_opts *o, const char *path, size_t n)
 {
 	rv_manifest_entry d;
@@ -1276,6 +1408,10 @@ static int ensure_parents(struct tree *t, const rv_layers_opts *o, const char *p
 	memset(&d, 0, sizeof(d));
 	d.type = RV_FT_DIR;
 	d.mode = 0755;
+	/* "/" itself, when in scope */
+	if (n > 1 && in_scope(o, "/", 1) && tree_find(t, "/", 1, NULL) < 0 &&
+	    (rc = tree_put(t, &d, "/", 1)) < 0)
+		return rc;
 	for (k = 1; k < n; k++) {
 		size_t pl;
 
@@ -1285,17 +1421,13 @@ static int ensure_parents(struct tree *t, const rv_layers_opts *o, const char *p
 		if (!in_scope(o, path, pl))
 			continue;
 		idx = tree_find(t, path, pl, NULL);
-		if (idx >= 0 && t->ents[idx].type == RV_FT_DIR)
+		if (idx >= 0 && t->nodes[idx].e.type == RV_FT_DIR)
 			continue;
 		if (idx >= 0)
 			tree_remove_below(t, path, pl);
 		if ((rc = tree_put(t, &d, path, pl)) < 0)
 			return rc;
 	}
-	/* "/" itself, when in scope */
-	if (n > 1 && in_scope(o, "/", 1) && tree_find(t, "/", 1, NULL) < 0 &&
-	    (rc = tree_put(t, &d, "/", 1)) < 0)
-		return rc;
 	return RV_OK;
 }
 
@@ -1313,7 +1445,7 @@ static int apply_entry(struct tree *t, const rv_layers_opts *o, const rv_manifes
 		return RV_OK;
 	}
 	idx = tree_find(t, path, n, NULL);
-	if (idx >= 0 && t->ents[idx].type == RV_FT_DIR && e->type != RV_FT_DIR)
+	if (idx >= 0 && t->nodes[idx].e.type == RV_FT_DIR && e->type != RV_FT_DIR)
 		tree_remove_below(t, path, n);
 	if ((rc = ensure_parents(t, o, path, n)) < 0)
 		return rc;
@@ -1333,6 +1465,7 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 
 	*out = NULL;
 	memset(&t, 0, sizeof(t));
+	t.top = -1;
 	memset(&o, 0, sizeof(o));
 	if (opts)
 		o = *opts;
@@ -1349,8 +1482,9 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 
 			if (op->kind == OP_WHITEOUT) {
 				if ((idx = tree_find(&t, op->e.path, op->e.path_len, NULL)) >= 0)
-					tree_kill(&t, idx);
-				tree_remove_below(&t, op->e.path, op->e.path_len);
+					tree_kill(&t, idx); /* and all below it */
+				else
+					tree_remove_below(&t, op->e.path, op->e.path_len);
 			} else if (op->kind == OP_OPAQUE) {
 				tree_remove_below(&t, op->e.path, op->e.path_len);
 			}
@@ -1372,7 +1506,7 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 					continue;
 				}
 				idx = tree_find(&t, op->link, op->link_len, NULL);
-				if (idx < 0 || t.ents[idx].type == RV_FT_DIR) {
+				if (idx < 0 || t.nodes[idx].e.type == RV_FT_DIR) {
 					rc = rv_error_set(RV_ENOTFOUND,
 						"hardlink '%.300s' in layer %zu: target '%.300s' %s",
 						op->e.path, i + 1, op->link,
@@ -1381,7 +1515,7 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 							"is a directory");
 					goto cleanup;
 				}
-				e = t.ents[idx];
+				e = t.nodes[idx].e;
 				rc = apply_entry(&t, &o, &e, op->e.path, op->e.path_len);
 			}
 			if (rc < 0)
@@ -1410,9 +1544,9 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 	if ((rc = rv_manifest_new(&m)) < 0)
 		goto cleanup;
 	for (i = 0; i < t.n; i++) {
-		if (t.dead[i])
+		if (t.nodes[i].dead)
 			continue;
-		if ((rc = rv_manifest_add(m, &t.ents[i])) < 0)
+		if ((rc = rv_manifest_add(m, &t.nodes[i].e)) < 0)
 			goto cleanup;
 	}
 	if ((rc = rv_manifest_sort(m)) < 0)
@@ -1427,141 +1561,44 @@ cleanup:
 
 /* --- folding package databases ----------------------------------------- */
 
-/* A string-keyed open-addressing map to a long (keys copied). */
-struct smap {
-	char **keys;       /* NULL empty, TOMB deleted */
-	size_t *lens;
-	long *vals;
-	size_t nslots, used;
-};
-
-static char smap_tomb;
-#define TOMB (&smap_tomb)
-
-static void smap_dispose(struct smap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->nslots; i++)
-		if (m->keys[i] && m->keys[i] != TOMB)
-			free(m->keys[i]);
-	free(m->keys);
-	free(m->lens);
-	free(m->vals);
-}
-
-/* The slot of key, or (not there) where it would go. */
-static size_t smap_slot(const struct smap *m, const char *k, size_t n, int *found)
-{
-	size_t i, mask = m->nslots - 1, tomb = (size_t)-1;
-
-	for (i = hash_path(k, n) & mask;; i = (i + 1) & mask) {
-		if (!m->keys[i]) {
-			*found = 0;
-			return tomb != (size_t)-1 ? tomb : i;
-		}
-		if (m->keys[i] == TOMB) {
-			if (tomb == (size_t)-1)
-				tomb = i;
-			continue;
-		}
-		if (m->lens[i] == n && !memcmp(m->keys[i], k, n)) {
-			*found = 1;
-			return i;
-		}
-	}
-}
-
-static long *smap_get(const struct smap *m, const char *k, size_t n)
-{
-	int found;
-	size_t i;
-
-	if (!m->nslots)
-		return NULL;
-	i = smap_slot(m, k, n, &found);
-	return found ? &m->vals[i] : NULL;
-}
-
-static int smap_grow(struct smap *m)
-{
-	struct smap g;
-	size_t i, j;
-	int found;
-
-	memset(&g, 0, sizeof(g));
-	g.nslots = m->nslots ? m->nslots * 2 : 64;
-	if (!(g.keys = calloc(g.nslots, sizeof(*g.keys))) || !(g.lens = calloc(g.nslots, sizeof(*g.lens))) ||
-	    !(g.vals = calloc(g.nslots, sizeof(*g.vals)))) {
-		smap_dispose(&g);
-		return rv_error_set(RV_ENOMEM, "out of memory");
-	}
-	for (i = 0; i < m->nslots; i++) {
-		if (!m->keys[i] || m->keys[i] == TOMB)
-			continue;
-		j = smap_slot(&g, m->keys[i], m->lens[i], &found);
-		g.keys[j] = m->keys[i];
-		g.lens[j] = m->lens[i];
-		g.vals[j] = m->vals[i];
-		g.used++;
-	}
-	free(m->keys);
-	free(m->lens);
-	free(m->vals);
-	*m = g;
-	return RV_OK;
-}
-
-/* The value of key, created as 0 when absent. */
-static int smap_ref(long **out, struct smap *m, const char *k, size_t n)
-{
-	size_t i;
-	int found, rc;
-
-	if ((m->used + 1) * 2 > m->nslots && (rc = smap_grow(m)) < 0)
-		return rc;
-	i = smap_slot(m, k, n, &found);
-	if (!found) {
-		if (!(m->keys[i] = memdup0(k, n)))
-			return rv_error_set(RV_ENOMEM, "out of memory");
-		m->lens[i] = n;
-		m->vals[i] = 0;
-		m->used++; /* tombstones count as used until the next grow */
-	}
-	*out = &m->vals[i];
-	return RV_OK;
-}
-
-static void smap_del(struct smap *m, const char *k, size_t n)
-{
-	int found;
-	size_t i;
-
-	if (!m->nslots)
-		return;
-	i = smap_slot(m, k, n, &found);
-	if (found) {
-		free(m->keys[i]);
-		m->keys[i] = TOMB;
-	}
-}
-
-/* A package database in the folded image: contents borrowed from a list
- * (or another record), or why not (owned). */
-struct rec {
-	const char *path;     /* borrowed from the op */
+/*
+ * Every path a record can ever be at (a database, a captured hardlink
+ * target, a hardlink at a database path) is known before the fold: the
+ * fold sorts them once into keys, and a record lives in its key's slot.
+ * The live slots are a bit set with summary levels (a bit of level k+1
+ * says its word of level k is not zero), so the next live slot from any
+ * point is found in a few word reads. Everything strictly below a
+ * directory D is one run of keys (those starting with "D/"): found by
+ * binary search and walked through its live slots only, so a whiteout or
+ * a replaced directory costs the records it removes plus a search, never
+ * a scan of all records (a hostile layer of N such entries would be
+ * quadratic).
+ */
+struct key {
+	const char *p;        /* borrowed from an op */
 	size_t len;
-	const unsigned char *data;
-	uint64_t size;
-	char *why;
-	int dead;
 };
+
+struct rec {
+	const unsigned char *data; /* borrowed from an op */
+	uint64_t size;
+	char *why;            /* owned, NULL: data */
+	unsigned char hidden; /* a hardlink target's contents: not a database */
+};
+
+#define BIT_LEVELS 8
 
 struct dbfold {
+	struct key *keys;
 	struct rec *recs;
-	size_t n, cap, live;
-	struct smap at;       /* path -> index of its live record */
-	struct smap below;    /* directory -> live records strictly below it */
+	size_t n, live;
+	uint64_t *bits[BIT_LEVELS];
+	size_t nwords[BIT_LEVELS];
+	int levels;
+	/* rv_layers_db_link_targets: hardlinks to uncaptured files */
+	int collect;
+	rv_layers_target *tg;
+	size_t ntg, tgcap;
 };
 
 static void dbfold_dispose(struct dbfold *f)
@@ -1570,141 +1607,286 @@ static void dbfold_dispose(struct dbfold *f)
 
 	for (i = 0; i < f->n; i++)
 		free(f->recs[i].why);
+	for (i = 0; i < (size_t)f->levels; i++)
+		free(f->bits[i]);
+	for (i = 0; i < f->ntg; i++)
+		free(f->tg[i].path);
+	free(f->tg);
+	free(f->keys);
 	free(f->recs);
-	smap_dispose(&f->at);
-	smap_dispose(&f->below);
 }
 
-/* Add d to the count of every proper ancestor of path. */
-static int count_ancestors(struct dbfold *f, const char *path, size_t len, long d)
+static int key_cmp(const void *a, const void *b)
 {
-	size_t k;
-	long *v;
-	int rc;
+	const struct key *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
 
-	for (k = len; k > 0; k--) {
-		if (path[k - 1] != '/' || k - 1 == len - 1)
-			continue;
-		/* the ancestor is path[0, k-1), or "/" for k == 1 */
-		if ((rc = smap_ref(&v, &f->below, path, k == 1 ? 1 : k - 1)) < 0)
-			return rc;
-		*v += d;
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Does the op put a record at its path (or look one up, for a link)? */
+static int op_keyed(const struct op *o)
+{
+	return o->kind == OP_DB || o->kind == OP_XDB ||
+		(o->kind == OP_LINK && rv_sbom_wants(o->e.path, o->e.path_len, NULL) != RV_SBOM_NONE);
+}
+
+static int dbfold_init(struct dbfold *f, rv_layers_list *const *layers, size_t n)
+{
+	size_t i, j, k = 0, total = 0, w;
+	int lv;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < layers[i]->n; j++)
+			total += op_keyed(&layers[i]->ops[j]);
+	if (total && (!(f->keys = malloc(total * sizeof(*f->keys))) ||
+	    !(f->recs = calloc(total, sizeof(*f->recs)))))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < layers[i]->n; j++) {
+			const struct op *o = &layers[i]->ops[j];
+
+			if (op_keyed(o)) {
+				f->keys[k].p = o->e.path;
+				f->keys[k++].len = o->e.path_len;
+			}
+		}
+	}
+	if (k)
+		qsort(f->keys, k, sizeof(*f->keys), key_cmp);
+	for (i = j = 0; i < k; i++)
+		if (!j || key_cmp(&f->keys[j - 1], &f->keys[i]))
+			f->keys[j++] = f->keys[i];
+	f->n = j;
+	/* the summary levels, down to one word */
+	w = f->n;
+	for (lv = 0; lv < BIT_LEVELS; lv++) {
+		w = (w + 63) / 64;
+		if (!w)
+			w = 1;
+		f->nwords[lv] = w;
+		if (!(f->bits[lv] = calloc(w, sizeof(uint64_t))))
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		f->levels = lv + 1;
+		if (w == 1)
+			break;
 	}
 	return RV_OK;
 }
 
-static int rec_kill(struct dbfold *f, size_t i)
+static int bit_get(const struct dbfold *f, size_t i)
 {
-	struct rec *r = &f->recs[i];
+	return (int)((f->bits[0][i >> 6] >> (i & 63)) & 1);
+}
 
-	if (r->dead)
-		return RV_OK;
-	r->dead = 1;
+static void bit_set(struct dbfold *f, size_t i)
+{
+	int lv;
+
+	for (lv = 0; lv < f->levels; lv++) {
+		uint64_t was = f->bits[lv][i >> 6];
+
+		f->bits[lv][i >> 6] = was | (1ull << (i & 63));
+		if (was)
+			break;
+		i >>= 6;
+	}
+}
+
+static void bit_clear(struct dbfold *f, size_t i)
+{
+	int lv;
+
+	for (lv = 0; lv < f->levels; lv++) {
+		f->bits[lv][i >> 6] &= ~(1ull << (i & 63));
+		if (f->bits[lv][i >> 6])
+			break;
+		i >>= 6;
+	}
+}
+
+/* The first live slot at or after i, or -1. */
+static long bit_next(const struct dbfold *f, size_t i)
+{
+	size_t pos = i, w;
+	uint64_t m;
+	int lv = 0;
+
+	if (i >= f->n)
+		return -1;
+	for (;;) {
+		w = pos >> 6;
+		if (w >= f->nwords[lv])
+			return -1;
+		m = f->bits[lv][w] & (~0ull << (pos & 63));
+		if (m) {
+			pos = (w << 6) + (size_t)__builtin_ctzll(m);
+			break;
+		}
+		if (lv + 1 == f->levels)
+			return -1;
+		lv++;
+		pos = w + 1;
+	}
+	while (lv > 0) {
+		lv--;
+		pos = (pos << 6) + (size_t)__builtin_ctzll(f->bits[lv][pos]);
+	}
+	return (long)pos;
+}
+
+/* The slot of path p, or -1. */
+static long key_find(const struct dbfold *f, const char *p, size_t n)
+{
+	struct key k = { p, n };
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(&f->keys[mid], &k);
+
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* The first slot whose key is at or after "p/" (every key, for "/"). */
+static size_t key_lower_below(const struct dbfold *f, const char *p, size_t n)
+{
+	size_t lo = 0, hi = f->n;
+
+	if (n == 1 && p[0] == '/')
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct key *k = &f->keys[mid];
+		int c = memcmp(k->p, p, k->len < n ? k->len : n);
+
+		/* equal so far: a key no longer than p is before "p/";
+		 * a longer one compares its next byte with the "/" */
+		if (!c)
+			c = k->len <= n ? -1 : (unsigned char)k->p[n] < '/' ? -1 : 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void slot_kill(struct dbfold *f, size_t i)
+{
+	if (!bit_get(f, i))
+		return;
+	bit_clear(f, i);
 	f->live--;
-	smap_del(&f->at, r->path, r->len);
-	return count_ancestors(f, r->path, r->len, -1);
 }
 
 static int kill_at(struct dbfold *f, const char *p, size_t n)
 {
-	long *v = smap_get(&f->at, p, n);
+	long i = key_find(f, p, n);
 
-	return v ? rec_kill(f, (size_t)*v) : RV_OK;
+	if (i >= 0)
+		slot_kill(f, (size_t)i);
+	return RV_OK;
 }
 
 static int kill_below(struct dbfold *f, const char *p, size_t n)
 {
-	long *v = smap_get(&f->below, p, n);
-	size_t i;
-	int rc;
+	long i;
 
-	if (!v || *v <= 0)
+	if (!f->live)
 		return RV_OK;
-	for (i = 0; i < f->n; i++)
-		if (!f->recs[i].dead && strictly_under(f->recs[i].path, f->recs[i].len, p, n) &&
-		    (rc = rec_kill(f, i)) < 0)
-			return rc;
+	for (i = bit_next(f, key_lower_below(f, p, n)); i >= 0; i = bit_next(f, (size_t)i + 1)) {
+		if (!strictly_under(f->keys[i].p, f->keys[i].len, p, n))
+			break; /* past the run of keys below p */
+		slot_kill(f, (size_t)i);
+	}
 	return RV_OK;
 }
 
-/* The database at p is now data (size bytes), or failed with why (copied). */
+/* The record at p is now data (size bytes), or failed with why (copied). */
 static int rec_set(struct dbfold *f, const char *p, size_t n, const unsigned char *data,
-	uint64_t size, const char *why)
+	uint64_t size, const char *why, int hidden)
 {
+	long i = key_find(f, p, n);
 	struct rec *r;
-	long *v;
-	int rc;
+	char *w = NULL;
 
-	if ((rc = kill_at(f, p, n)) < 0)
-		return rc;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 64;
-		void *np = realloc(f->recs, cap * sizeof(*f->recs));
+	if (i < 0) /* every keyed op's path is a key */
+		return rv_error_set(RV_ERROR, "package database fold: no slot for '%.300s'", p);
+	if (why && !(w = memdup0(why, strlen(why))))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	r = &f->recs[i];
+	free(r->why);
+	r->why = w;
+	r->data = data;
+	r->size = size;
+	r->hidden = (unsigned char)hidden;
+	if (!bit_get(f, (size_t)i)) {
+		bit_set(f, (size_t)i);
+		f->live++;
+	}
+	return RV_OK;
+}
+
+/* Note t as a target to capture, for links of cap max. */
+static int collect_target(struct dbfold *f, const char *t, size_t tl, size_t max)
+{
+	char *p;
+
+	if (f->ntg == f->tgcap) {
+		size_t cap = f->tgcap ? f->tgcap * 2 : 16;
+		void *np = realloc(f->tg, cap * sizeof(*f->tg));
 
 		if (!np)
 			return rv_error_set(RV_ENOMEM, "out of memory");
-		f->recs = np;
-		f->cap = cap;
+		f->tg = np;
+		f->tgcap = cap;
 	}
-	r = &f->recs[f->n];
-	memset(r, 0, sizeof(*r));
-	r->path = p;
-	r->len = n;
-	r->data = data;
-	r->size = size;
-	if (why && !(r->why = memdup0(why, strlen(why))))
+	if (!(p = memdup0(t, tl)))
 		return rv_error_set(RV_ENOMEM, "out of memory");
-	if ((rc = smap_ref(&v, &f->at, p, n)) < 0) {
-		free(r->why);
-		return rc;
-	}
-	*v = (long)f->n++;
-	f->live++;
-	return count_ancestors(f, p, n, 1);
+	f->tg[f->ntg].path = p;
+	f->tg[f->ntg++].max = max;
+	return RV_OK;
 }
 
 /* A hardlink at p (a wanted path, cap max) to target t. */
 static int link_db(struct dbfold *f, const char *p, size_t n, size_t max, const char *t, size_t tl)
 {
-	long *v = smap_get(&f->at, t, tl);
-	const struct rec *r = v ? &f->recs[*v] : NULL;
+	long i = key_find(f, t, tl);
+	const struct rec *r = i >= 0 && bit_get(f, (size_t)i) ? &f->recs[i] : NULL;
 	char why[RV_DBSET_MAX_MESSAGE];
+	int rc;
 
 	if (r && r->size > max) {
 		snprintf(why, sizeof(why), "larger than the limit of %zu bytes", max);
-		return rec_set(f, p, n, NULL, r->size, why);
+		return rec_set(f, p, n, NULL, r->size, why, 0);
 	}
 	if (r && !r->why)
-		return rec_set(f, p, n, r->data, r->size, NULL);
+		return rec_set(f, p, n, r->data, r->size, NULL, 0);
+	if (!r && f->collect && (rc = collect_target(f, t, tl, max)) < 0)
+		return rc;
 	snprintf(why, sizeof(why), "hardlink to '%.300s', whose contents were not captured", t);
-	return rec_set(f, p, n, NULL, r ? r->size : 0, why);
+	return rec_set(f, p, n, NULL, r ? r->size : 0, why, 0);
 }
 
-static int rec_cmp(const void *a, const void *b)
+/* Fold the lists into f (see rv_layers_fold_dbset). */
+static int dbfold_run(struct dbfold *f, rv_layers_list *const *layers, size_t n)
 {
-	const struct rec *x = *(const struct rec *const *)a, *y = *(const struct rec *const *)b;
-	int c = memcmp(x->path, y->path, x->len < y->len ? x->len : y->len);
-
-	return c ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n,
-	const rv_layers_opts *opts)
-{
-	uint64_t cap = opts && opts->max_db_image ? opts->max_db_image : RV_LAYERS_MAX_DB_IMAGE;
-	uint64_t total = 0;
-	struct dbfold f;
-	struct rec **sorted = NULL;
-	rv_dbset *set = NULL;
-	size_t i, j, k, max;
-	char why[128];
+	size_t i, j, max;
 	int rc = RV_OK;
 
-	*out = NULL;
-	memset(&f, 0, sizeof(f));
 	for (i = 0; i < n; i++)
 		if (!layers[i]->packages)
 			return rv_error_set(RV_EINVAL, "layer %zu was read without package capture", i + 1);
+	if ((rc = dbfold_init(f, layers, n)) < 0)
+		return rc;
 	for (i = 0; i < n; i++) {
 		const rv_layers_list *l = layers[i];
 
@@ -1712,10 +1894,10 @@ int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n
 			const struct op *op = &l->ops[j];
 
 			if (op->kind == OP_WHITEOUT) {
-				if ((rc = kill_at(&f, op->e.path, op->e.path_len)) >= 0)
-					rc = kill_below(&f, op->e.path, op->e.path_len);
+				if ((rc = kill_at(f, op->e.path, op->e.path_len)) >= 0)
+					rc = kill_below(f, op->e.path, op->e.path_len);
 			} else if (op->kind == OP_OPAQUE) {
-				rc = kill_below(&f, op->e.path, op->e.path_len);
+				rc = kill_below(f, op->e.path, op->e.path_len);
 			}
 		}
 		for (j = 0; j < l->n && rc >= 0; j++) {
@@ -1726,54 +1908,69 @@ int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n
 			switch (op->kind) {
 			case OP_ENTRY:
 			case OP_PLACE:
-				if (op->e.type != RV_FT_DIR && (rc = kill_below(&f, p, pl)) < 0)
+				if (op->e.type != RV_FT_DIR && (rc = kill_below(f, p, pl)) < 0)
 					break;
-				/* a wanted regular file: its OP_DB follows */
-				if (op->e.type != RV_FT_FILE || rv_sbom_wants(p, pl, NULL) == RV_SBOM_NONE)
-					rc = kill_at(&f, p, pl);
+				/* a captured regular file: its OP_DB or OP_XDB
+				 * follows, and replaces the record */
+				rc = kill_at(f, p, pl);
 				break;
 			case OP_DB:
-				if ((rc = kill_below(&f, p, pl)) >= 0)
-					rc = rec_set(&f, p, pl, op->data, op->e.size, op->link);
+			case OP_XDB:
+				if ((rc = kill_below(f, p, pl)) >= 0)
+					rc = rec_set(f, p, pl, op->data, op->e.size, op->link,
+						op->kind == OP_XDB);
 				break;
 			case OP_LINK:
-				if ((rc = kill_below(&f, p, pl)) < 0)
+				if ((rc = kill_below(f, p, pl)) < 0)
 					break;
 				if (rv_sbom_wants(p, pl, &max) != RV_SBOM_NONE)
-					rc = link_db(&f, p, pl, max, op->link, op->link_len);
+					rc = link_db(f, p, pl, max, op->link, op->link_len);
 				else
-					rc = kill_at(&f, p, pl);
+					rc = kill_at(f, p, pl);
 				break;
 			default:
 				break;
 			}
 		}
 		if (rc < 0)
-			goto cleanup;
+			return rc;
 	}
+	return RV_OK;
+}
+
+int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n,
+	const rv_layers_opts *opts)
+{
+	uint64_t cap = opts && opts->max_db_image ? opts->max_db_image : RV_LAYERS_MAX_DB_IMAGE;
+	uint64_t total = 0;
+	struct dbfold f;
+	rv_dbset *set = NULL;
+	char why[128];
+	long i;
+	int rc = RV_OK;
+
+	*out = NULL;
+	memset(&f, 0, sizeof(f));
+	if ((rc = dbfold_run(&f, layers, n)) < 0)
+		goto cleanup;
 	if ((rc = rv_dbset_new(&set)) < 0)
 		goto cleanup;
-	if (f.live && !(sorted = malloc(f.live * sizeof(*sorted)))) {
-		rc = rv_error_set(RV_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	for (i = k = 0; i < f.n; i++)
-		if (!f.recs[i].dead)
-			sorted[k++] = &f.recs[i];
-	if (k)
-		qsort(sorted, k, sizeof(*sorted), rec_cmp);
 	snprintf(why, sizeof(why), "package databases of the image over the limit of %llu bytes",
 		(unsigned long long)cap);
-	for (i = 0; i < k; i++) {
-		const struct rec *r = sorted[i];
+	/* the keys are sorted: the live slots come in path order */
+	for (i = bit_next(&f, 0); i >= 0; i = bit_next(&f, (size_t)i + 1)) {
+		const struct rec *r = &f.recs[i];
+		const struct key *k = &f.keys[i];
 
+		if (r->hidden)
+			continue;
 		if (r->why)
-			rc = rv_dbset_add_failed(set, r->path, r->len, r->why);
+			rc = rv_dbset_add_failed(set, k->p, k->len, r->why);
 		else if (r->size > cap - total || r->size > SIZE_MAX)
-			rc = rv_dbset_add_failed(set, r->path, r->len, why);
+			rc = rv_dbset_add_failed(set, k->p, k->len, why);
 		else {
 			total += r->size;
-			rc = rv_dbset_add(set, r->path, r->len, r->data, (size_t)r->size);
+			rc = rv_dbset_add(set, k->p, k->len, r->data, (size_t)r->size);
 		}
 		if (rc < 0)
 			goto cleanup;
@@ -1783,8 +1980,77 @@ int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n
 	*out = set;
 	set = NULL;
 cleanup:
-	free(sorted);
 	rv_dbset_free(set);
+	dbfold_dispose(&f);
+	return rc;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int target_cmp(const void *a, const void *b)
+{
+	const rv_layers_target *x = a, *y = b;
+
+	return strcmp(x->path, y->path);
+}
+
+void rv_layers_targets_free(rv_layers_target *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; t && i < n; i++)
+		free(t[i].path);
+	free(t);
+}
+
+int rv_layers_db_link_targets(rv_layers_target **out, size_t *nout, unsigned char *need,
+	rv_layers_list *const *layers, size_t n)
+{
+	struct dbfold f;
+	size_t i, j;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	memset(need, 0, n);
+	memset(&f, 0, sizeof(f));
+	f.collect = 1;
+	if ((rc = dbfold_run(&f, layers, n)) < 0)
+		goto cleanup;
+	/* sorted, one per path, with the largest cap asked for */
+	if (f.ntg)
+		qsort(f.tg, f.ntg, sizeof(*f.tg), target_cmp);
+	for (i = j = 0; i < f.ntg; i++) {
+		if (j && !strcmp(f.tg[j - 1].path, f.tg[i].path)) {
+			if (f.tg[i].max > f.tg[j - 1].max)
+				f.tg[j - 1].max = f.tg[i].max;
+			free(f.tg[i].path);
+			continue;
+		}
+		f.tg[j++] = f.tg[i];
+	}
+	f.ntg = j;
+	/* the layers with a regular file at a target: to be read again */
+	for (i = 0; f.ntg && i < n; i++) {
+		for (j = 0; j < layers[i]->n && !need[i]; j++) {
+			const struct op *o = &layers[i]->ops[j];
+			rv_layers_target k;
+
+			if ((o->kind != OP_ENTRY && o->kind != OP_PLACE) || o->e.type != RV_FT_FILE)
+				continue;
+			k.path = o->e.path;
+			if (bsearch(&k, f.tg, f.ntg, sizeof(*f.tg), target_cmp))
+				need[i] = 1;
+		}
+	}
+	*out = f.tg;
+	*nout = f.ntg;
+	f.tg = NULL;
+	f.ntg = 0;
+cleanup:
 	dbfold_dispose(&f);
 	return rc;
 }
@@ -1793,33 +2059,43 @@ int rv_layers_link_targets(char ***out, size_t *n, rv_layers_list *const *layers
 	size_t nlayers, const rv_layers_opts *opts)
 {
 	char **v = NULL;
-	size_t nv = 0, i, j, k;
+	size_t nv = 0, cap = 0, i, j, k;
 
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < nlayers; i++) {
 		for (j = 0; j < layers[i]->n; j++) {
 			const struct op *o = &layers[i]->ops[j];
-			void *p;
 
 			if (o->kind != OP_LINK || !in_scope(opts, o->e.path, o->e.path_len) ||
 			    in_scope(opts, o->link, o->link_len))
 				continue;
-			for (k = 0; k < nv; k++)
-				if (!strcmp(v[k], o->link))
-					break;
-			if (k < nv)
-				continue;
-			if (!(p = realloc(v, (nv + 1) * sizeof(*v))))
-				goto nomem;
-			v = p;
+			if (nv == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				void *p = realloc(v, nc * sizeof(*v));
+
+				if (!p)
+					goto nomem;
+				v = p;
+				cap = nc;
+			}
 			if (!(v[nv] = strdup(o->link)))
 				goto nomem;
 			nv++;
 		}
 	}
+	/* deduplicated by sorting (a pairwise check is quadratic) */
+	if (nv)
+		qsort(v, nv, sizeof(*v), str_cmp);
+	for (i = j = 0; i < nv; i++) {
+		if (j && !strcmp(v[j - 1], v[i])) {
+			free(v[i]);
+			continue;
+		}
+		v[j++] = v[i];
+	}
 	*out = v;
-	*n = nv;
+	*n = j;
 	return RV_OK;
 nomem:
 	for (k = 0; k < nv; k++)

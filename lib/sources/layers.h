@@ -33,7 +33,8 @@
  * With opts->packages, the same single read also captures the package
  * databases (core/dbset.h): the whole contents of every regular file,
  * anywhere in the layer (not only under opts->paths), for which
- * rv_sbom_wants() is true, capped at that kind's size, plus what can hide
+ * rv_sbom_wants() is true, capped at that kind's size (and the files of
+ * opts->db_targets, for hardlinks to them), plus what can hide
  * such a file in a lower layer (every whiteout and opaque marker, and the
  * path of every non-directory). rv_layers_fold_dbset folds them, with the
  * same rules, into the set a container started from the image has.
@@ -51,6 +52,13 @@ int rv_layers_compression_of(rv_layers_compression *out, const char *media_type)
 
 /* Pull up to len bytes from a source; *got == 0 at the end. */
 typedef int (*rv_layers_read_fn)(void *ctx, void *buf, size_t len, size_t *got);
+
+/* A file to capture although it is no package database: the target of
+ * a hardlink at one (rv_layers_db_link_targets), at most max bytes. */
+typedef struct rv_layers_target {
+	char *path;
+	size_t max;
+} rv_layers_target;
 
 typedef struct rv_layers_opts {
 	/* Absolute paths to keep (none: "/"). Borrowed. */
@@ -70,9 +78,20 @@ typedef struct rv_layers_opts {
 	 * records. 0: RV_LAYERS_MAX_DB_LAYER, RV_LAYERS_MAX_DB_IMAGE. */
 	uint64_t max_db_layer;
 	uint64_t max_db_image;
+	/* With packages: also capture these regular files (sorted by
+	 * path, as rv_layers_db_link_targets gives them; borrowed), under
+	 * their own caps and the layer's, for the hardlinks that name
+	 * them. They are folded like databases but are not in the set. */
+	const rv_layers_target *db_targets;
+	size_t ndb_targets;
+	/* Cap on the ops one layer's change list keeps (entries, links,
+	 * whiteouts, places, databases); past it the read fails with
+	 * RV_ETOOBIG, never a silent loss. 0: RV_LAYERS_MAX_OPS. */
+	size_t max_ops;
 } rv_layers_opts;
 
 #define RV_LAYERS_MAX_INFLATED (64ull << 30)
+#define RV_LAYERS_MAX_OPS ((size_t)4 << 20)
 #define RV_LAYERS_MAX_DB_LAYER (256ull << 20)
 #define RV_LAYERS_MAX_DB_IMAGE ((uint64_t)RV_DBSET_MAX_BYTES)
 
@@ -123,12 +142,29 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
  * directory, replacement and hardlink; only regular files (a symlink is
  * not followed). A file larger than its kind's cap is the fail record
  * "larger than the limit of N bytes"; a hardlink to a file whose contents
- * were not captured (not itself a database) is a fail record naming the
- * target; past opts->max_db_image bytes in path order, fail records.
- * RV_EINVAL if a list was read without opts->packages.
+ * were not captured (neither a database nor one of opts->db_targets when
+ * its layer was read) is a fail record naming the target; past
+ * opts->max_db_image bytes in path order, fail records. RV_EINVAL if a
+ * list was read without opts->packages. Time: O(ops log ops) however
+ * the layers' whiteouts and replacements are arranged.
  */
 int rv_layers_fold_dbset(rv_dbset **out, rv_layers_list *const *layers, size_t n,
 	const rv_layers_opts *opts);
+
+/*
+ * The second pass for hardlinks at database paths whose target was not
+ * captured (pnpm's store, a deduplicated image: the target is a plain
+ * file the stream had passed): the targets (*out, sorted by path, one
+ * each, with the largest cap of the databases linking to it; free with
+ * rv_layers_targets_free) and the layers holding a regular file at one
+ * of them (need[i] = 1; need has n bytes). Reading those layers again
+ * with opts->db_targets = *out and folding gives the links the contents
+ * the probe reads. None: *n = 0.
+ */
+int rv_layers_db_link_targets(rv_layers_target **out, size_t *nout, unsigned char *need,
+	rv_layers_list *const *layers, size_t n);
+
+void rv_layers_targets_free(rv_layers_target *t, size_t n);
 
 /* The targets of hardlinks inside opts' paths that lie outside them
  * (deduplicated; *out and each string allocated, free() them). The

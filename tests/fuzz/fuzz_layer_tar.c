@@ -35,7 +35,8 @@ static int src_read(void *ctx, void *buf, size_t len, size_t *got)
 
 /*
  * The first byte picks the codec, the path filter and package capture
- * (with small caps, so they are hit); the rest is the layer. An accepted
+ * (with small caps, so they are hit, and two hardlink targets to capture
+ * with bit 64); the rest is the layer. An accepted
  * layer must fold into a valid sorted manifest (and, with capture, into a
  * package database set that survives its own serialize -> parse), and its
  * change list must survive serialize -> parse -> serialize unchanged. The
@@ -44,6 +45,10 @@ static int src_read(void *ctx, void *buf, size_t len, size_t *got)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const paths[] = { "/app" };
+	static const rv_layers_target targets[] = { { (char *)"/app/t", 10 }, { (char *)"/t", 4096 } };
+	rv_layers_target *tg = NULL;
+	unsigned char need[1];
+	size_t nt = 0, i;
 	rv_layers_list *l = NULL, *l2 = NULL;
 	rv_manifest *m = NULL;
 	rv_dbset *d = NULL, *d2 = NULL;
@@ -64,6 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o.packages = 1;
 		o.max_db_layer = 4096;
 		o.max_db_image = (data[0] & 32) ? 64 : 0;
+		if (data[0] & 64) {
+			o.db_targets = targets;
+			o.ndb_targets = 2;
+		}
 	}
 	s.p = data + 1;
 	s.len = size - 1;
@@ -85,6 +94,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			rv_dbset_free(d2);
 			d2 = NULL;
+			/* the second pass's targets: sorted, one each */
+			if (rv_layers_db_link_targets(&tg, &nt, need, &l, 1) != 0)
+				abort();
+			for (i = 1; i < nt; i++)
+				if (strcmp(tg[i - 1].path, tg[i].path) >= 0)
+					abort();
+			if (nt && !tg[0].max)
+				abort();
+			rv_layers_targets_free(tg, nt);
 		}
 	}
 	rv_layers_list_free(l2);

@@ -9,7 +9,11 @@
 # - the CycloneDX BOMs list the same purls, and both validate against the
 #   official CycloneDX 1.5 schema (as sbom_cyclonedx.sh does);
 # - `image --packages` reads each blob once (a counting proxy), a second
-#   run none, and the cache keeps package capture apart from plain runs.
+#   run none, and the cache keeps package capture apart from plain runs;
+# - an image laid out as pnpm lays out node_modules (each package.json a
+#   hardlink into a content-addressed store outside node_modules, in an
+#   earlier layer and in the same one) gives the probe's set too: the
+#   layers holding the store are read a second time, and only those.
 #
 # The image: this host's dpkg status, os-release (/etc/os-release a
 # symlink, as in Debian) and Debian's Python dist-infos as the base layer,
@@ -76,7 +80,32 @@ fix = {"compression": "none", "entries": [
     {"path": "opt/sym/lib/python3.11/site-packages/sym-1.0.dist-info/", "type": "dir"},
     {"path": "opt/sym/lib/python3.11/site-packages/sym-1.0.dist-info/METADATA",
      "type": "symlink", "target": "/usr/local/lib/python3.11/dist-packages/requests-2.31.0.dist-info/METADATA"}]}
-json.dump({"images": [{"tag": "pkgs", "layers": [base, pip, fix]}]}, open(sys.argv[1], "w"))
+# pnpm: node_modules/.pnpm/NAME@V/node_modules/NAME/package.json are
+# hardlinks into the store, which the tar writer met first
+def pj(name, ver):
+    return json.dumps({"name": name, "version": ver}).encode().hex()
+gstore = "root/.local/share/pnpm/store/v3/files/"
+pbase = {"entries": [
+    {"path": "usr/lib/os-release", "data_hex": open("/usr/lib/os-release", "rb").read().hex()},
+    {"path": gstore + "3a/1b2c4d-index.json", "data": "{}"},
+    {"path": gstore + "3a/1b2c4d", "data_hex": pj("left-pad", "1.3.0")},
+    {"path": gstore + "7f/00ee11", "data_hex": pj("is-even", "1.0.0")}]}
+pmid = {"entries": [{"path": "app/server.js", "data": "require('is-odd')\n"}]}
+lstore = "app/.pnpm-store/v3/files/"
+pnm = "app/node_modules/.pnpm/"
+ptop = {"entries": [
+    {"path": lstore + "00/aa11", "data_hex": pj("is-odd", "3.0.1")},
+    {"path": pnm + "is-odd@3.0.1/node_modules/is-odd/package.json", "type": "hardlink",
+     "target": lstore + "00/aa11"},
+    {"path": pnm + "left-pad@1.3.0/node_modules/left-pad/package.json", "type": "hardlink",
+     "target": gstore + "3a/1b2c4d"},
+    {"path": pnm + "is-even@1.0.0/node_modules/is-even/package.json", "type": "hardlink",
+     "target": gstore + "7f/00ee11"},
+    {"path": pnm + "is-odd@3.0.1/node_modules/is-even/package.json", "type": "hardlink",
+     "target": gstore + "7f/00ee11"},
+    {"path": "app/node_modules/is-odd", "type": "symlink", "target": ".pnpm/is-odd@3.0.1/node_modules/is-odd"}]}
+json.dump({"images": [{"tag": "pkgs", "layers": [base, pip, fix]},
+                      {"tag": "pnpm", "layers": [pbase, pmid, ptop]}]}, open(sys.argv[1], "w"))
 open(sys.argv[1] + ".gone", "w").write(gone)
 EOF
 gone=$(cat "$t/spec.json.gone")
@@ -221,6 +250,43 @@ reset_log
 is "$?" 0 "version 1 layer entries: exit 0"
 is "$(blobs)" "$nblobs" "version 1 layer entries: read again from the registry"
 same_file "$t/old.json" "$t/image.json" "version 1 layer entries: same result"
+
+# --- pnpm: hardlinks into a store that is no database ---------------------------
+check "push the pnpm image" registry_push "$t/oci:pnpm" test/pnpm:v1
+check "umoci unpacks the pnpm image" umoci unpack --image "$t/oci:pnpm" "$t/pnpm"
+PREF=$P/test/pnpm:v1
+player() { skopeo inspect --tls-verify=false --raw "docker://$REG_HOST/test/pnpm:v1" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][int(sys.argv[1])]["digest"])' "$1"; }
+reqs() { grep -c "/blobs/$1" "$t/p/proxy.log"; }
+rm -rf "$t/cache"
+reset_log
+"$RV" sbom --image "$PREF" "${IMGOPT[@]}" --format dbset -o "$t/pnpm-img.dbset" 2>"$t/err"
+is "$?" 0 "pnpm image: sbom --image --format dbset exits 0"
+"$RV" sbom "$t/pnpm/rootfs" --format dbset -o "$t/pnpm-dir.dbset" 2>/dev/null
+is "$?" 0 "pnpm image: sbom DIR --format dbset exits 0"
+same_file "$t/pnpm-img.dbset" "$t/pnpm-dir.dbset" "pnpm image: the dbset equals the unpacked rootfs's, byte for byte"
+recs "$t/pnpm-img.dbset" > "$t/pnpm-recs"
+check_fails "pnpm image: no record says 'not captured'" grep -q 'not captured' "$t/pnpm-img.dbset"
+check "pnpm image: a link into an earlier layer's store has its contents" \
+	grep -q '^file .* /app/node_modules/.pnpm/left-pad@1.3.0/node_modules/left-pad/package.json$' "$t/pnpm-recs"
+check "pnpm image: a link into the same layer's store has its contents" \
+	grep -q '^file .* /app/node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/package.json$' "$t/pnpm-recs"
+check_fails "pnpm image: the store files are not in the set" grep -q 'pnpm/store\|pnpm-store' "$t/pnpm-recs"
+is "$(grep -c '^file ' "$t/pnpm-recs")" 5 "pnpm image: os-release and 4 package.json"
+is "$(reqs "$(player 0)")" 2 "pnpm image: the layer holding the global store is read twice"
+is "$(reqs "$(player 2)")" 2 "pnpm image: the layer holding the local store is read twice"
+is "$(reqs "$(player 1)")" 1 "pnpm image: a layer without targets is read once"
+reset_log
+rm -rf "$t"/cache/images
+"$RV" sbom --image "$PREF" "${IMGOPT[@]}" --format dbset -o "$t/pnpm-img2.dbset" 2>/dev/null
+pcfg=$(skopeo inspect --tls-verify=false --raw "docker://$REG_HOST/test/pnpm:v1" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["digest"])')
+is "$(blobs) $(reqs "$pcfg")" "1 1" "pnpm image, layer cache warm (both passes cached): the config is the only blob request"
+same_file "$t/pnpm-img2.dbset" "$t/pnpm-dir.dbset" "pnpm image, from the layer cache: the same set"
+reset_log
+"$RV" image "$PREF" "${IMGOPT[@]}" > "$t/pnpm-plain.txt" 2>/dev/null
+"$RV" fingerprint "$t/pnpm/rootfs" > "$t/pnpm-fp.txt" 2>/dev/null
+same_file "$t/pnpm-plain.txt" "$t/pnpm-fp.txt" "pnpm image: the manifest is fingerprint's of the unpacked tree"
 
 # Command line
 "$RV" sbom --image "$REF" "$ROOT" > /dev/null 2>&1

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -819,6 +820,310 @@ static void test_dbset_serialize_and_cache(void **state)
 		rv_buf_dispose(&t[i].out);
 }
 
+
+/* --- a synthesized layer: many entries, no memory ------------------- */
+
+/* A ustar stream made on the fly, entry k of n (each 512 bytes, no data)
+ * named by name(k), then the end marker. */
+struct gen {
+	size_t n, k, off;        /* off: bytes of the current block used */
+	void (*name)(char *out, size_t len, size_t k, char *type, char *link);
+	unsigned char blk[512];
+	int have;
+};
+
+static void gen_block(struct gen *g)
+{
+	char type = '0', link[100] = "";
+	unsigned sum = 0;
+	size_t i;
+
+	memset(g->blk, 0, sizeof(g->blk));
+	if (g->k >= g->n)
+		return; /* the end marker: zeros */
+	g->name((char *)g->blk, 100, g->k, &type, link);
+	memcpy(g->blk + 100, "0000644", 7);
+	memcpy(g->blk + 108, "0000000", 7);
+	memcpy(g->blk + 116, "0000000", 7);
+	memcpy(g->blk + 124, "00000000000", 11);
+	memcpy(g->blk + 136, "00000000000", 11);
+	g->blk[156] = (unsigned char)type;
+	memcpy(g->blk + 157, link, strlen(link));
+	memcpy(g->blk + 257, "ustar", 6);
+	memcpy(g->blk + 263, "00", 2);
+	memset(g->blk + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += g->blk[i];
+	snprintf((char *)g->blk + 148, 8, "%06o", sum);
+}
+
+static int gen_read(void *ctx, void *buf, size_t len, size_t *got)
+{
+	struct gen *g = ctx;
+	size_t done = 0;
+
+	while (done < len && g->k < g->n + 2) { /* + two zero blocks */
+		size_t t;
+
+		if (!g->have) {
+			gen_block(g);
+			g->have = 1;
+			g->off = 0;
+		}
+		t = 512 - g->off < len - done ? 512 - g->off : len - done;
+		memcpy((char *)buf + done, g->blk + g->off, t);
+		g->off += t;
+		done += t;
+		if (g->off == 512) {
+			g->have = 0;
+			g->k++;
+		}
+	}
+	*got = done;
+	return 0;
+}
+
+static int gen_layer(rv_layers_list **out, size_t n,
+	void (*name)(char *, size_t, size_t, char *, char *), const rv_layers_opts *o)
+{
+	struct gen g;
+
+	memset(&g, 0, sizeof(g));
+	g.n = n;
+	g.name = name;
+	return rv_layers_read(out, RV_LAYERS_TAR, gen_read, &g, o);
+}
+
+static size_t hostile_n;
+
+/* N databases dK/node_modules/x/package.json, then N files dK replacing
+ * their directories. */
+static void name_replace(char *out, size_t len, size_t k, char *type, char *link)
+{
+	(void)type;
+	(void)link;
+	if (k < hostile_n)
+		snprintf(out, len, "d%07zu/node_modules/x/package.json", k);
+	else
+		snprintf(out, len, "d%07zu", k - hostile_n);
+}
+
+/* N databases (the lower layer) ... */
+static void name_dbs(char *out, size_t len, size_t k, char *type, char *link)
+{
+	(void)type;
+	(void)link;
+	snprintf(out, len, "d%07zu/node_modules/x/package.json", k);
+}
+
+/* ... and N whiteouts of their directories (the upper one). */
+static void name_whiteouts(char *out, size_t len, size_t k, char *type, char *link)
+{
+	(void)type;
+	(void)link;
+	snprintf(out, len, ".wh.d%07zu", k);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A hostile layer must fold in time linear in its size: each whiteout or
+ * non-directory that replaces a directory holding a database removes
+ * what is below it without scanning everything folded so far (it used to:
+ * 800k ops took minutes). 200k of each, both folds, under a generous
+ * bound that holds under ASan on a loaded machine; RV_TEST_HOSTILE_N
+ * changes N to measure.
+ */
+static void test_hostile_fold_is_linear(void **state)
+{
+	rv_layers_list *l[2];
+	rv_layers_opts o;
+	rv_manifest *m;
+	rv_dbset *s;
+	const char *env = getenv("RV_TEST_HOSTILE_N");
+	double t0, t1, t2, t3, t4;
+
+	(void)state;
+	hostile_n = env ? (size_t)strtoul(env, NULL, 10) : 200000;
+	memset(&o, 0, sizeof(o));
+	o.packages = 1;
+
+	/* one layer: databases, then files replacing their directories */
+	t0 = now_s();
+	assert_int_equal(gen_layer(&l[0], 2 * hostile_n, name_replace, &o), 0);
+	assert_int_equal(rv_layers_list_count(l[0]), 3 * hostile_n); /* PLACE + DB, PLACE */
+	t1 = now_s();
+	assert_int_equal(rv_layers_fold_dbset(&s, l, 1, &o), 0);
+	t2 = now_s();
+	assert_int_equal(s->n, 0);
+	rv_dbset_free(s);
+	assert_int_equal(rv_layers_fold(&m, l, 1, &o), 0);
+	t3 = now_s();
+	assert_int_equal(m->count, hostile_n + 1);
+	assert_int_equal(find(m, "/d0000000")->type, RV_FT_FILE);
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+	print_message("hostile replace, N=%zu: read %.2f s, dbset fold %.2f s, manifest fold %.2f s\n",
+		hostile_n, t1 - t0, t2 - t1, t3 - t2);
+	assert_true(t2 - t1 < 10.0);
+	assert_true(t3 - t2 < 10.0);
+
+	/* two layers: databases, then whiteouts of their directories */
+	assert_int_equal(gen_layer(&l[0], hostile_n, name_dbs, &o), 0);
+	assert_int_equal(gen_layer(&l[1], hostile_n, name_whiteouts, &o), 0);
+	t0 = now_s();
+	assert_int_equal(rv_layers_fold_dbset(&s, l, 2, &o), 0);
+	t1 = now_s();
+	assert_int_equal(s->n, 0);
+	rv_dbset_free(s);
+	assert_int_equal(rv_layers_fold(&m, l, 2, &o), 0);
+	t4 = now_s();
+	assert_int_equal(m->count, 1); /* "/" */
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+	rv_layers_list_free(l[1]);
+	print_message("hostile whiteouts, N=%zu: dbset fold %.2f s, manifest fold %.2f s\n",
+		hostile_n, t1 - t0, t4 - t1);
+	assert_true(t1 - t0 < 10.0);
+	assert_true(t4 - t1 < 10.0);
+}
+
+/*
+ * Hardlinks at database paths to files that are no database (pnpm's
+ * store, deduplicated images): the first fold cannot give their
+ * contents; rv_layers_db_link_targets names the targets and the layers
+ * holding them, and those layers read again with opts->db_targets give
+ * the contents the probe reads, at the link's cap, the targets
+ * themselves staying out of the set.
+ */
+static void test_dbset_link_targets(void **state)
+{
+	struct tb t[2];
+	rv_layers_list *l[2], *p;
+	rv_layers_opts o;
+	rv_layers_target *tg;
+	rv_dbset *s;
+	rv_buf a = RV_BUF_INIT((size_t)1 << 30);
+	unsigned char need[2];
+	size_t nt;
+	int i;
+
+	(void)state;
+	tb_start(&t[0]);
+	tb_add(&t[0], 'f', "store/aa", 0644, 0, "{\"name\":\"q\",\"version\":\"1.0.0\"}");
+	tb_add(&t[0], 'f', "store/zz", 0644, 0, "replaced below");
+	tb_add(&t[0], 'f', "other/file", 0644, 0, "x");
+	tb_finish(&t[0]);
+	tb_start(&t[1]);
+	tb_add(&t[1], 'f', "store/bb", 0644, 0, "{\"name\":\"p\",\"version\":\"2.0.0\"}");
+	tb_add_big(&t[1], "store/cc", (4u << 20) + 1, 'c');                           /* over npm's cap */
+	tb_add(&t[1], 'f', "store/zz", 0644, 0, "{\"name\":\"z\"}");                  /* the later one */
+	tb_add(&t[1], 'h', "app/node_modules/p/package.json", 0644, 0, "store/bb");  /* same layer */
+	tb_add(&t[1], 'h', "app/node_modules/q/package.json", 0644, 0, "store/aa");  /* earlier layer */
+	tb_add(&t[1], 'h', "app/node_modules/c/package.json", 0644, 0, "store/cc");
+	tb_add(&t[1], 'h', "app/node_modules/z/package.json", 0644, 0, "store/zz");
+	tb_add(&t[1], 'h', "app/node_modules/n/package.json", 0644, 0, "store/none"); /* no such file */
+	tb_add(&t[1], 'h', "app/node_modules/q2/package.json", 0644, 0, "store/aa");
+	tb_finish(&t[1]);
+	memset(&o, 0, sizeof(o));
+	o.packages = 1;
+	for (i = 0; i < 2; i++)
+		assert_int_equal(read_layer(&l[i], RV_LAYERS_TAR, t[i].out.ptr, t[i].out.len, &o), 0);
+	assert_int_equal(rv_layers_fold_dbset(&s, l, 2, &o), 0);
+	assert_int_equal(s->failed, 6);
+	assert_non_null(strstr(dbf(s, "/app/node_modules/p/package.json")->error,
+		"hardlink to '/store/bb', whose contents were not captured"));
+	rv_dbset_free(s);
+
+	assert_int_equal(rv_layers_db_link_targets(&tg, &nt, need, l, 2), 0);
+	assert_int_equal(nt, 5);
+	assert_string_equal(tg[0].path, "/store/aa"); /* sorted, one each */
+	assert_string_equal(tg[1].path, "/store/bb");
+	assert_string_equal(tg[2].path, "/store/cc");
+	assert_string_equal(tg[3].path, "/store/none");
+	assert_string_equal(tg[4].path, "/store/zz");
+	assert_int_equal(tg[0].max, 4u << 20);
+	assert_int_equal(need[0], 1);
+	assert_int_equal(need[1], 1);
+
+	/* the second pass */
+	o.db_targets = tg;
+	o.ndb_targets = nt;
+	for (i = 0; i < 2; i++) {
+		rv_layers_list_free(l[i]);
+		assert_int_equal(read_layer(&l[i], RV_LAYERS_TAR, t[i].out.ptr, t[i].out.len, &o), 0);
+	}
+	assert_int_equal(rv_layers_fold_dbset(&s, l, 2, &o), 0);
+	assert_int_equal(s->n, 6);
+	assert_true(dbf_is(s, "/app/node_modules/p/package.json", "{\"name\":\"p\",\"version\":\"2.0.0\"}"));
+	assert_true(dbf_is(s, "/app/node_modules/q/package.json", "{\"name\":\"q\",\"version\":\"1.0.0\"}"));
+	assert_true(dbf_is(s, "/app/node_modules/q2/package.json", "{\"name\":\"q\",\"version\":\"1.0.0\"}"));
+	assert_true(dbf_is(s, "/app/node_modules/z/package.json", "{\"name\":\"z\"}"));
+	assert_string_equal(dbf(s, "/app/node_modules/c/package.json")->error,
+		"larger than the limit of 4194304 bytes");
+	assert_non_null(strstr(dbf(s, "/app/node_modules/n/package.json")->error,
+		"hardlink to '/store/none', whose contents were not captured"));
+	assert_null(dbf(s, "/store/aa")); /* not a database */
+	assert_int_equal(s->failed, 2);
+	/* through the cache form and back: the same set */
+	assert_int_equal(rv_layers_list_serialize(&a, l[1]), 0);
+	assert_int_equal(rv_layers_list_parse(&p, a.ptr, a.len), 0);
+	rv_layers_list_free(l[1]);
+	l[1] = p;
+	{
+		rv_dbset *s2;
+		unsigned char d1[RV_SHA256_LEN], d2[RV_SHA256_LEN];
+
+		assert_int_equal(rv_layers_fold_dbset(&s2, l, 2, &o), 0);
+		assert_int_equal(rv_dbset_digest(d1, s), 0);
+		assert_int_equal(rv_dbset_digest(d2, s2), 0);
+		assert_memory_equal(d1, d2, sizeof(d1));
+		rv_dbset_free(s2);
+	}
+	/* an image-cap drop reaches the targets too: no contents kept */
+	assert_int_equal(rv_layers_list_drop_db(l[0], "dropped for a test"), 0);
+	assert_int_equal(rv_layers_list_db_bytes(l[0]), 0);
+	rv_dbset_free(s);
+	assert_int_equal(rv_layers_fold_dbset(&s, l, 2, &o), 0);
+	assert_non_null(strstr(dbf(s, "/app/node_modules/q/package.json")->error, "not captured"));
+	assert_true(dbf_is(s, "/app/node_modules/p/package.json", "{\"name\":\"p\",\"version\":\"2.0.0\"}"));
+	rv_dbset_free(s);
+	rv_layers_targets_free(tg, nt);
+	for (i = 0; i < 2; i++) {
+		rv_layers_list_free(l[i]);
+		rv_buf_dispose(&t[i].out);
+	}
+	rv_buf_dispose(&a);
+}
+
+/* Past opts->max_ops a layer is an error naming the cap, not a loss. */
+static void test_ops_cap(void **state)
+{
+	rv_layers_list *l;
+	rv_layers_opts o;
+
+	(void)state;
+	hostile_n = 10;
+	memset(&o, 0, sizeof(o));
+	o.max_ops = 20;
+	assert_int_equal(gen_layer(&l, 20, name_replace, &o), 0);
+	assert_int_equal(rv_layers_list_count(l), 20);
+	rv_layers_list_free(l);
+	o.max_ops = 19;
+	assert_int_equal(gen_layer(&l, 20, name_replace, &o), RV_ETOOBIG);
+	assert_null(l);
+	assert_non_null(strstr(rv_error_last(), "more than 19 entries"));
+	o.packages = 1; /* 30 ops */
+	o.max_ops = 29;
+	assert_int_equal(gen_layer(&l, 20, name_replace, &o), RV_ETOOBIG);
+}
+
 static void test_media_types(void **state)
 {
 	rv_layers_compression c;
@@ -851,6 +1156,9 @@ int main(void)
 		cmocka_unit_test(test_dbset_capture),
 		cmocka_unit_test(test_dbset_caps),
 		cmocka_unit_test(test_dbset_serialize_and_cache),
+		cmocka_unit_test(test_hostile_fold_is_linear),
+		cmocka_unit_test(test_dbset_link_targets),
+		cmocka_unit_test(test_ops_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
