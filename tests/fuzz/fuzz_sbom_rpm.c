@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void feed(const void *db, size_t len)
 {
 	rv_buf out = RV_BUF_INIT((size_t)1 << 28);
-	rv_sbom_cdx_meta meta = { NULL, NULL, NULL,
-		"urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", "", NULL };
+	rv_sbom_cdx_meta meta = {
+		.serial = "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", .timestamp = "" };
 	rv_sbom *s = NULL;
 
 	if (rv_sbom_new(&s) < 0)
