@@ -265,29 +265,117 @@ static int strictly_under(const char *path, size_t len, const char *prefix, size
 	return len > pl && !memcmp(path, prefix, pl) && path[pl] == '/';
 }
 
-static int in_scope(const rv_layers_opts *o, const char *path, size_t len)
-{
-	size_t i;
+/*
+ * The requested paths, as a scope: sorted in tree order (bytes, but '/'
+ * before every other byte, so everything below a path comes right after
+ * it: "/a", "/a/x", "/a-b") and reduced to those below no other. Then a
+ * path is in scope iff the last root at or before it is the path or an
+ * ancestor of it, and it is above the scope iff the first root after it is
+ * below it: a binary search each, however many paths the second pass of
+ * hardlinks out of the paths adds (a scan of all of them per entry was
+ * entries x targets).
+ */
+struct root {
+	const char *p;        /* borrowed from opts->paths */
+	size_t len;
+};
 
-	if (!o || !o->npaths)
-		return 1;
-	for (i = 0; i < o->npaths; i++)
-		if (under(path, len, o->paths[i]))
-			return 1;
-	return 0;
+struct scope {
+	struct root *r;
+	size_t n;
+	int all;              /* no paths, or "/": everything */
+};
+
+/* Compare in tree order. Paths hold no NUL byte. */
+static int tree_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t i, m = al < bl ? al : bl;
+	int x, y;
+
+	for (i = 0; i < m && a[i] == b[i]; i++)
+		;
+	if (i == m)
+		return (al > bl) - (al < bl);
+	x = a[i] == '/' ? 0 : (unsigned char)a[i] + 1;
+	y = b[i] == '/' ? 0 : (unsigned char)b[i] + 1;
+	return x - y;
 }
 
-/* Is path a proper ancestor of a requested root? */
-static int above_scope(const rv_layers_opts *o, const char *path, size_t len)
+static int root_cmp(const void *a, const void *b)
+{
+	const struct root *x = a, *y = b;
+
+	return tree_cmp(x->p, x->len, y->p, y->len);
+}
+
+static void scope_dispose(struct scope *s)
+{
+	free(s->r);
+	memset(s, 0, sizeof(*s));
+}
+
+static int scope_init(struct scope *s, const rv_layers_opts *o)
+{
+	size_t i, j;
+
+	memset(s, 0, sizeof(*s));
+	if (!o || !o->npaths) {
+		s->all = 1;
+		return RV_OK;
+	}
+	if (!(s->r = malloc(o->npaths * sizeof(*s->r))))
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	for (i = 0; i < o->npaths; i++) {
+		s->r[i].p = o->paths[i];
+		s->r[i].len = strlen(o->paths[i]);
+		if (s->r[i].len == 1 && s->r[i].p[0] == '/')
+			s->all = 1;
+	}
+	qsort(s->r, o->npaths, sizeof(*s->r), root_cmp);
+	/* what is below a kept root comes right after it */
+	for (i = j = 0; i < o->npaths; i++)
+		if (!j || !under(s->r[i].p, s->r[i].len, s->r[j - 1].p))
+			s->r[j++] = s->r[i];
+	s->n = j;
+	return RV_OK;
+}
+
+/* The number of roots at or before path in tree order. */
+static size_t scope_upper(const struct scope *s, const char *path, size_t len)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tree_cmp(s->r[mid].p, s->r[mid].len, path, len) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int in_scope(const struct scope *s, const char *path, size_t len)
 {
 	size_t i;
 
-	if (!o || !o->npaths)
+	if (s->all)
+		return 1;
+	i = scope_upper(s, path, len);
+	return i > 0 && under(path, len, s->r[i - 1].p);
+}
+
+/* Is path a proper ancestor of a requested root? (Asked of a path out of
+ * scope: one in scope may be above a root that the reduction dropped.) */
+static int above_scope(const struct scope *s, const char *path, size_t len)
+{
+	size_t i;
+
+	if (s->all)
 		return 0;
-	for (i = 0; i < o->npaths; i++)
-		if (strictly_under(o->paths[i], strlen(o->paths[i]), path, len))
-			return 1;
-	return 0;
+	i = scope_upper(s, path, len);
+	return i < s->n && strictly_under(s->r[i].p, s->r[i].len, path, len);
 }
 
 /* --- decompression ------------------------------------------------------ */
@@ -612,7 +700,7 @@ static size_t db_target(const rv_layers_opts *o, const char *path)
 }
 
 static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
-	const rv_layers_opts *opts)
+	const rv_layers_opts *opts, const struct scope *sc)
 {
 	struct archive_entry *ae;
 	rv_manifest_entry e;
@@ -645,7 +733,7 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 			if (!strcmp(base, ".wh..wh..opq")) {
 				path[dl] = '\0';
 				/* with packages, every marker: a database can be anywhere */
-				if (pk || in_scope(opts, path, dl) || above_scope(opts, path, dl)) {
+				if (pk || in_scope(sc, path, dl) || above_scope(sc, path, dl)) {
 					rc = list_push(l, OP_OPAQUE, NULL, path, dl, NULL, 0);
 					path = NULL;
 					if (rc < 0)
@@ -666,7 +754,7 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 					rc = rv_error_set(RV_EFORMAT, "tar whiteout '%.300s' names '.' or '..'", name);
 					goto cleanup;
 				}
-				if (pk || in_scope(opts, t, tl) || above_scope(opts, t, tl)) {
+				if (pk || in_scope(sc, t, tl) || above_scope(sc, t, tl)) {
 					rc = list_push(l, OP_WHITEOUT, NULL, t, tl, NULL, 0);
 					if (rc < 0)
 						goto cleanup;
@@ -678,8 +766,8 @@ static int read_entries(rv_layers_list *l, struct archive *a, struct reader *r,
 			path = NULL;
 			continue;
 		}
-		scoped = in_scope(opts, path, path_len);
-		kept = scoped || above_scope(opts, path, path_len);
+		scoped = in_scope(sc, path, path_len);
+		kept = scoped || above_scope(sc, path, path_len);
 		if (!kept && !pk) {
 			free(path);
 			path = NULL;
@@ -807,12 +895,13 @@ int rv_layers_read(rv_layers_list **out, rv_layers_compression c,
 	rv_layers_read_fn fn, void *ctx, const rv_layers_opts *opts)
 {
 	struct reader r;
+	struct scope sc = { NULL, 0, 0 };
 	struct archive *a = NULL;
 	rv_layers_list *l = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = reader_init(&r, c, fn, ctx, opts)) < 0)
+	if ((rc = reader_init(&r, c, fn, ctx, opts)) < 0 || (rc = scope_init(&sc, opts)) < 0)
 		goto cleanup;
 	if (!(l = calloc(1, sizeof(*l))) || !(a = archive_read_new())) {
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
@@ -827,7 +916,7 @@ int rv_layers_read(rv_layers_list **out, rv_layers_compression c,
 		goto cleanup;
 	}
 	l->max_ops = opts && opts->max_ops ? opts->max_ops : RV_LAYERS_MAX_OPS;
-	if ((rc = read_entries(l, a, &r, opts)) < 0)
+	if ((rc = read_entries(l, a, &r, opts, &sc)) < 0)
 		goto cleanup;
 	/* Inflate what follows the end marker too, so a truncated or
 	 * corrupt compressed stream is caught, then read the source out. */
@@ -848,6 +937,7 @@ cleanup:
 	if (a)
 		archive_read_free(a);
 	reader_dispose(&r);
+	scope_dispose(&sc);
 	rv_layers_list_free(l);
 	return rc;
 }
@@ -1143,6 +1233,111 @@ cleanup:
 	return RV_OK;
 }
 
+/* --- a bit set with summary levels -------------------------------------- */
+
+/* A bit of level k+1 says its word of level k is not zero, so the next
+ * set bit from any point is found in a few word reads. */
+#define BIT_LEVELS 8
+
+struct bits {
+	uint64_t *w[BIT_LEVELS];
+	size_t nwords[BIT_LEVELS];
+	int levels;
+	size_t n;
+};
+
+static void bits_dispose(struct bits *b)
+{
+	int lv;
+
+	for (lv = 0; lv < b->levels; lv++)
+		free(b->w[lv]);
+	memset(b, 0, sizeof(*b));
+}
+
+/* n bits, all clear; the levels down to one word. */
+static int bits_init(struct bits *b, size_t n)
+{
+	size_t w = n;
+	int lv;
+
+	memset(b, 0, sizeof(*b));
+	b->n = n;
+	for (lv = 0; lv < BIT_LEVELS; lv++) {
+		w = (w + 63) / 64;
+		if (!w)
+			w = 1;
+		b->nwords[lv] = w;
+		if (!(b->w[lv] = calloc(w, sizeof(uint64_t))))
+			return rv_error_set(RV_ENOMEM, "out of memory");
+		b->levels = lv + 1;
+		if (w == 1)
+			break;
+	}
+	return RV_OK;
+}
+
+static int bits_get(const struct bits *b, size_t i)
+{
+	return (int)((b->w[0][i >> 6] >> (i & 63)) & 1);
+}
+
+static void bits_set(struct bits *b, size_t i)
+{
+	int lv;
+
+	for (lv = 0; lv < b->levels; lv++) {
+		uint64_t was = b->w[lv][i >> 6];
+
+		b->w[lv][i >> 6] = was | (1ull << (i & 63));
+		if (was)
+			break;
+		i >>= 6;
+	}
+}
+
+static void bits_clear(struct bits *b, size_t i)
+{
+	int lv;
+
+	for (lv = 0; lv < b->levels; lv++) {
+		b->w[lv][i >> 6] &= ~(1ull << (i & 63));
+		if (b->w[lv][i >> 6])
+			break;
+		i >>= 6;
+	}
+}
+
+/* The first set bit at or after i, or -1. */
+static long bits_next(const struct bits *b, size_t i)
+{
+	size_t pos = i, w;
+	uint64_t m;
+	int lv = 0;
+
+	if (i >= b->n)
+		return -1;
+	for (;;) {
+		w = pos >> 6;
+		if (w >= b->nwords[lv])
+			return -1;
+		m = b->w[lv][w] & (~0ull << (pos & 63));
+		if (m) {
+			pos = (w << 6) + (size_t)__builtin_ctzll(m);
+			break;
+		}
+		if (lv + 1 == b->levels)
+			return -1;
+		lv++;
+		pos = w + 1;
+	}
+	while (lv > 0) {
+		lv--;
+		pos = (pos << 6) + (size_t)__builtin_ctzll(b->w[lv][pos]);
+	}
+	return (long)pos;
+}
+
 /* --- folding ------------------------------------------------------------ */
 
 /* The folded tree: nodes in an array, found through an open-addressing
@@ -1151,8 +1346,10 @@ cleanup:
  * of all that was folded (a hostile layer of N whiteouts would make that
  * quadratic). A node's parent is the node at its directory when that is
  * in scope, which ensure_parents creates first; nodes without one (roots
- * whose directory is outside the paths) are on the top list. Dead nodes
- * are unreachable from live ones and compacted away on rehash. */
+ * whose directory is outside the paths) are on the top list, and marked
+ * live in a bit set over the sorted roots, so removing what is below an
+ * ancestor of roots costs a binary search and the roots it removes. Dead
+ * nodes are unreachable from live ones and compacted away on rehash. */
 struct node {
 	rv_manifest_entry e;
 	long parent, child, next, prev; /* -1: none */
@@ -1165,7 +1362,33 @@ struct tree {
 	long top;      /* first node without a parent, -1 if none */
 	long *slots;   /* -1 empty, -2 tombstone, else index */
 	size_t nslots, used;
+	const struct scope *sc;
+	struct bits roots; /* sc->r[i] is a live parentless node */
+	uint64_t implied, max_implied; /* see ensure_parents */
 };
+
+/* The index of path among the (reduced) roots, or -1. */
+static long root_index(const struct scope *s, const char *path, size_t len)
+{
+	size_t i = s->all ? 0 : scope_upper(s, path, len);
+
+	if (!i || s->r[i - 1].len != len || memcmp(s->r[i - 1].p, path, len))
+		return -1;
+	return (long)(i - 1);
+}
+
+/* A parentless node at path is born (live) or dies. */
+static void root_mark(struct tree *t, const char *path, size_t len, int live)
+{
+	long i = root_index(t->sc, path, len);
+
+	if (i < 0)
+		return;
+	if (live)
+		bits_set(&t->roots, (size_t)i);
+	else
+		bits_clear(&t->roots, (size_t)i);
+}
 
 static uint64_t hash_path(const char *p, size_t n)
 {
@@ -1287,6 +1510,8 @@ static void tree_kill(struct tree *t, long idx)
 
 	if (t->nodes[idx].dead)
 		return;
+	if (t->nodes[idx].parent < 0)
+		root_mark(t, t->nodes[idx].e.path, t->nodes[idx].e.path_len, 0);
 	tree_unlink(t, idx);
 	for (;;) {
 		struct node *x = &t->nodes[cur];
@@ -1359,6 +1584,8 @@ static int tree_put(struct tree *t, const rv_manifest_entry *e, const char *path
 		t->nodes[parent].child = (long)t->n;
 	else
 		t->top = (long)t->n;
+	if (parent < 0)
+		root_mark(t, p, n, 1);
 	if (t->slots[slot] == -1)
 		t->used++;
 	t->slots[slot] = (long)t->n;
@@ -1369,20 +1596,31 @@ static int tree_put(struct tree *t, const rv_manifest_entry *e, const char *path
 
 /* Remove everything strictly below p: the children of its node, or, when
  * p is not in the tree (outside the paths, or absent), the parentless
- * nodes below it (anything else below p hangs from one of those). */
+ * nodes below it (anything else below p hangs from one of those). Those
+ * are roots, so p is above the scope, and they are the live ones of the
+ * run of roots right after p in tree order. */
 static void tree_remove_below(struct tree *t, const char *p, size_t n)
 {
-	long idx = tree_find(t, p, n, NULL), c, next;
+	long idx = tree_find(t, p, n, NULL), i;
+	const struct scope *s = t->sc;
 
 	if (idx >= 0) {
 		while (t->nodes[idx].child >= 0)
 			tree_kill(t, t->nodes[idx].child);
 		return;
 	}
-	for (c = t->top; c >= 0; c = next) {
-		next = t->nodes[c].next;
-		if (strictly_under(t->nodes[c].e.path, t->nodes[c].e.path_len, p, n))
-			tree_kill(t, c);
+	if (!above_scope(s, p, n))
+		return;
+	for (i = bits_next(&t->roots, scope_upper(s, p, n)); i >= 0;
+	     i = bits_next(&t->roots, (size_t)i + 1)) {
+		const struct root *r = &s->r[i];
+
+		if (!strictly_under(r->p, r->len, p, n))
+			break; /* past the run of roots below p */
+		if ((idx = tree_find(t, r->p, r->len, NULL)) >= 0)
+			tree_kill(t, idx); /* clears the bit */
+		else
+			bits_clear(&t->roots, (size_t)i);
 	}
 }
 
@@ -1394,60 +1632,92 @@ static void tree_dispose(struct tree *t)
 		free(t->nodes[i].e.path);
 	free(t->nodes);
 	free(t->slots);
+	bits_dispose(&t->roots);
 }
 
-/* Make sure the in-scope ancestors of path exist as directories, "/"
- * first (a node's parent must be there before it). */
-static int ensure_parents(struct tree *t, const rv_layers_opts *o, const char *path, size_t n)
+/*
+ * Make sure the in-scope ancestors of path exist as directories, "/"
+ * first (a node's parent must be there before it). The ancestors of a
+ * node in the tree are all there (a node is put after its parents, and a
+ * removal takes whole subtrees), and those of a path out of scope are out
+ * of scope too; so the walk goes up from the directory of path only to
+ * the first one that is there or out of scope, then creates the missing
+ * ones going down. Cost: a lookup, plus the directories created (a check
+ * of every ancestor was (path length)^2 per entry: 4 MB of hashing for a
+ * 4 KB path of 2000 components).
+ *
+ * Creating them still costs their paths, up to 4 MB for one such entry,
+ * and a later entry can remove them to have the next one create them
+ * again (1000 pairs, 5.6 MB of tar, took 20 s). So what the fold spends on
+ * directories no layer lists (path bytes plus the node, created ones
+ * counted even once removed) is capped at t->max_implied: past it,
+ * RV_ETOOBIG naming the entry. Images list their directories, or imply
+ * a few hundred; the cap is far above what a real one implies.
+ */
+static int ensure_parents(struct tree *t, const char *path, size_t n)
 {
 	rv_manifest_entry d;
-	size_t k;
+	size_t done = n, k;
 	long idx;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
 	d.type = RV_FT_DIR;
 	d.mode = 0755;
-	/* "/" itself, when in scope */
-	if (n > 1 && in_scope(o, "/", 1) && tree_find(t, "/", 1, NULL) < 0 &&
-	    (rc = tree_put(t, &d, "/", 1)) < 0)
-		return rc;
-	for (k = 1; k < n; k++) {
-		size_t pl;
-
+	if (n <= 1)
+		return RV_OK; /* "/" has no parent */
+	/* done: the length of the deepest ancestor needing no work; 0 when
+	 * even "/" is to be created */
+	for (;;) {
+		done = dir_len(path, done);
+		if (!in_scope(t->sc, path, done))
+			break;
+		idx = tree_find(t, path, done, NULL);
+		if (idx >= 0) {
+			if (t->nodes[idx].e.type != RV_FT_DIR) {
+				/* a non-directory has nothing below it */
+				tree_remove_below(t, path, done);
+				if ((rc = tree_put(t, &d, path, done)) < 0)
+					return rc;
+			}
+			break;
+		}
+		if (done == 1) {
+			if ((rc = tree_put(t, &d, "/", 1)) < 0)
+				return rc;
+			break;
+		}
+	}
+	for (k = done + 1; k < n; k++) {
 		if (path[k] != '/')
 			continue;
-		pl = k;
-		if (!in_scope(o, path, pl))
-			continue;
-		idx = tree_find(t, path, pl, NULL);
-		if (idx >= 0 && t->nodes[idx].e.type == RV_FT_DIR)
-			continue;
-		if (idx >= 0)
-			tree_remove_below(t, path, pl);
-		if ((rc = tree_put(t, &d, path, pl)) < 0)
+		t->implied += k + sizeof(struct node);
+		if (t->implied > t->max_implied)
+			return rv_error_set(RV_ETOOBIG, "tar entry '%.300s' implies directories past "
+				"the limit of %llu bytes for directories no layer lists (a hostile layer?)",
+				path, (unsigned long long)t->max_implied);
+		if ((rc = tree_put(t, &d, path, k)) < 0)
 			return rc;
 	}
 	return RV_OK;
 }
 
-static int apply_entry(struct tree *t, const rv_layers_opts *o, const rv_manifest_entry *e,
-	const char *path, size_t n)
+static int apply_entry(struct tree *t, const rv_manifest_entry *e, const char *path, size_t n)
 {
 	long idx;
 	int rc;
 
-	if (!in_scope(o, path, n)) {
+	if (!in_scope(t->sc, path, n)) {
 		/* an ancestor of a root: a non-directory hides the root
 		 * (below any other path outside them, nothing is kept) */
-		if (e->type != RV_FT_DIR && above_scope(o, path, n))
+		if (e->type != RV_FT_DIR && above_scope(t->sc, path, n))
 			tree_remove_below(t, path, n);
 		return RV_OK;
 	}
 	idx = tree_find(t, path, n, NULL);
 	if (idx >= 0 && t->nodes[idx].e.type == RV_FT_DIR && e->type != RV_FT_DIR)
 		tree_remove_below(t, path, n);
-	if ((rc = ensure_parents(t, o, path, n)) < 0)
+	if ((rc = ensure_parents(t, path, n)) < 0)
 		return rc;
 	return tree_put(t, e, path, n);
 }
@@ -1457,6 +1727,7 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 {
 	static const char *const slash[] = { "/" };
 	rv_layers_opts o;
+	struct scope sc = { NULL, 0, 0 };
 	struct tree t;
 	rv_manifest *m = NULL;
 	size_t i, j;
@@ -1466,6 +1737,8 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 	*out = NULL;
 	memset(&t, 0, sizeof(t));
 	t.top = -1;
+	t.sc = &sc;
+	t.max_implied = opts && opts->max_implied ? opts->max_implied : RV_LAYERS_MAX_IMPLIED;
 	memset(&o, 0, sizeof(o));
 	if (opts)
 		o = *opts;
@@ -1473,6 +1746,8 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 		o.paths = slash;
 		o.npaths = 1;
 	}
+	if ((rc = scope_init(&sc, &o)) < 0 || (rc = bits_init(&t.roots, sc.n)) < 0)
+		goto cleanup;
 	for (i = 0; i < n; i++) {
 		const rv_layers_list *l = layers[i];
 
@@ -1493,14 +1768,14 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 			const struct op *op = &l->ops[j];
 
 			if (op->kind == OP_ENTRY) {
-				rc = apply_entry(&t, &o, &op->e, op->e.path, op->e.path_len);
+				rc = apply_entry(&t, &op->e, op->e.path, op->e.path_len);
 			} else if (op->kind == OP_LINK) {
 				rv_manifest_entry e;
 
-				if (!in_scope(&o, op->e.path, op->e.path_len)) {
+				if (!in_scope(&sc, op->e.path, op->e.path_len)) {
 					memset(&e, 0, sizeof(e));
 					e.type = RV_FT_FILE;
-					rc = apply_entry(&t, &o, &e, op->e.path, op->e.path_len);
+					rc = apply_entry(&t, &e, op->e.path, op->e.path_len);
 					if (rc < 0)
 						goto cleanup;
 					continue;
@@ -1510,16 +1785,19 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 					rc = rv_error_set(RV_ENOTFOUND,
 						"hardlink '%.300s' in layer %zu: target '%.300s' %s",
 						op->e.path, i + 1, op->link,
-						idx < 0 ? (in_scope(&o, op->link, op->link_len) ?
+						idx < 0 ? (in_scope(&sc, op->link, op->link_len) ?
 							"does not exist" : "is outside the requested paths") :
 							"is a directory");
 					goto cleanup;
 				}
 				e = t.nodes[idx].e;
-				rc = apply_entry(&t, &o, &e, op->e.path, op->e.path_len);
+				rc = apply_entry(&t, &e, op->e.path, op->e.path_len);
 			}
-			if (rc < 0)
+			if (rc < 0) {
+				if (rc == RV_ETOOBIG)
+					rv_error_prefix(rc, "layer %zu", i + 1);
 				goto cleanup;
+			}
 		}
 	}
 	/* roots: "/" defaults to the directory umoci creates; other roots
@@ -1556,6 +1834,7 @@ int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 cleanup:
 	rv_manifest_free(m);
 	tree_dispose(&t);
+	scope_dispose(&sc);
 	return rc;
 }
 
@@ -1565,9 +1844,8 @@ cleanup:
  * Every path a record can ever be at (a database, a captured hardlink
  * target, a hardlink at a database path) is known before the fold: the
  * fold sorts them once into keys, and a record lives in its key's slot.
- * The live slots are a bit set with summary levels (a bit of level k+1
- * says its word of level k is not zero), so the next live slot from any
- * point is found in a few word reads. Everything strictly below a
+ * The live slots are a bit set with summary levels, so the next live
+ * slot from any point is found in a few word reads. Everything strictly below a
  * directory D is one run of keys (those starting with "D/"): found by
  * binary search and walked through its live slots only, so a whiteout or
  * a replaced directory costs the records it removes plus a search, never
@@ -1586,15 +1864,11 @@ struct rec {
 	unsigned char hidden; /* a hardlink target's contents: not a database */
 };
 
-#define BIT_LEVELS 8
-
 struct dbfold {
 	struct key *keys;
 	struct rec *recs;
 	size_t n, live;
-	uint64_t *bits[BIT_LEVELS];
-	size_t nwords[BIT_LEVELS];
-	int levels;
+	struct bits live_bits;
 	/* rv_layers_db_link_targets: hardlinks to uncaptured files */
 	int collect;
 	rv_layers_target *tg;
@@ -1607,8 +1881,7 @@ static void dbfold_dispose(struct dbfold *f)
 
 	for (i = 0; i < f->n; i++)
 		free(f->recs[i].why);
-	for (i = 0; i < (size_t)f->levels; i++)
-		free(f->bits[i]);
+	bits_dispose(&f->live_bits);
 	for (i = 0; i < f->ntg; i++)
 		free(f->tg[i].path);
 	free(f->tg);
@@ -1633,8 +1906,7 @@ static int op_keyed(const struct op *o)
 
 static int dbfold_init(struct dbfold *f, rv_layers_list *const *layers, size_t n)
 {
-	size_t i, j, k = 0, total = 0, w;
-	int lv;
+	size_t i, j, k = 0, total = 0;
 
 	for (i = 0; i < n; i++)
 		for (j = 0; j < layers[i]->n; j++)
@@ -1658,81 +1930,17 @@ static int dbfold_init(struct dbfold *f, rv_layers_list *const *layers, size_t n
 		if (!j || key_cmp(&f->keys[j - 1], &f->keys[i]))
 			f->keys[j++] = f->keys[i];
 	f->n = j;
-	/* the summary levels, down to one word */
-	w = f->n;
-	for (lv = 0; lv < BIT_LEVELS; lv++) {
-		w = (w + 63) / 64;
-		if (!w)
-			w = 1;
-		f->nwords[lv] = w;
-		if (!(f->bits[lv] = calloc(w, sizeof(uint64_t))))
-			return rv_error_set(RV_ENOMEM, "out of memory");
-		f->levels = lv + 1;
-		if (w == 1)
-			break;
-	}
-	return RV_OK;
+	return bits_init(&f->live_bits, f->n);
 }
 
 static int bit_get(const struct dbfold *f, size_t i)
 {
-	return (int)((f->bits[0][i >> 6] >> (i & 63)) & 1);
+	return bits_get(&f->live_bits, i);
 }
 
-static void bit_set(struct dbfold *f, size_t i)
-{
-	int lv;
-
-	for (lv = 0; lv < f->levels; lv++) {
-		uint64_t was = f->bits[lv][i >> 6];
-
-		f->bits[lv][i >> 6] = was | (1ull << (i & 63));
-		if (was)
-			break;
-		i >>= 6;
-	}
-}
-
-static void bit_clear(struct dbfold *f, size_t i)
-{
-	int lv;
-
-	for (lv = 0; lv < f->levels; lv++) {
-		f->bits[lv][i >> 6] &= ~(1ull << (i & 63));
-		if (f->bits[lv][i >> 6])
-			break;
-		i >>= 6;
-	}
-}
-
-/* The first live slot at or after i, or -1. */
 static long bit_next(const struct dbfold *f, size_t i)
 {
-	size_t pos = i, w;
-	uint64_t m;
-	int lv = 0;
-
-	if (i >= f->n)
-		return -1;
-	for (;;) {
-		w = pos >> 6;
-		if (w >= f->nwords[lv])
-			return -1;
-		m = f->bits[lv][w] & (~0ull << (pos & 63));
-		if (m) {
-			pos = (w << 6) + (size_t)__builtin_ctzll(m);
-			break;
-		}
-		if (lv + 1 == f->levels)
-			return -1;
-		lv++;
-		pos = w + 1;
-	}
-	while (lv > 0) {
-		lv--;
-		pos = (pos << 6) + (size_t)__builtin_ctzll(f->bits[lv][pos]);
-	}
-	return (long)pos;
+	return bits_next(&f->live_bits, i);
 }
 
 /* The slot of path p, or -1. */
@@ -1783,7 +1991,7 @@ static void slot_kill(struct dbfold *f, size_t i)
 {
 	if (!bit_get(f, i))
 		return;
-	bit_clear(f, i);
+	bits_clear(&f->live_bits, i);
 	f->live--;
 }
 
@@ -1829,7 +2037,7 @@ static int rec_set(struct dbfold *f, const char *p, size_t n, const unsigned cha
 	r->size = size;
 	r->hidden = (unsigned char)hidden;
 	if (!bit_get(f, (size_t)i)) {
-		bit_set(f, (size_t)i);
+		bits_set(&f->live_bits, (size_t)i);
 		f->live++;
 	}
 	return RV_OK;
@@ -2058,17 +2266,21 @@ cleanup:
 int rv_layers_link_targets(char ***out, size_t *n, rv_layers_list *const *layers,
 	size_t nlayers, const rv_layers_opts *opts)
 {
+	struct scope sc;
 	char **v = NULL;
 	size_t nv = 0, cap = 0, i, j, k;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
+	if ((rc = scope_init(&sc, opts)) < 0)
+		return rc;
 	for (i = 0; i < nlayers; i++) {
 		for (j = 0; j < layers[i]->n; j++) {
 			const struct op *o = &layers[i]->ops[j];
 
-			if (o->kind != OP_LINK || !in_scope(opts, o->e.path, o->e.path_len) ||
-			    in_scope(opts, o->link, o->link_len))
+			if (o->kind != OP_LINK || !in_scope(&sc, o->e.path, o->e.path_len) ||
+			    in_scope(&sc, o->link, o->link_len))
 				continue;
 			if (nv == cap) {
 				size_t nc = cap ? cap * 2 : 16;
@@ -2094,10 +2306,12 @@ int rv_layers_link_targets(char ***out, size_t *n, rv_layers_list *const *layers
 		}
 		v[j++] = v[i];
 	}
+	scope_dispose(&sc);
 	*out = v;
 	*n = j;
 	return RV_OK;
 nomem:
+	scope_dispose(&sc);
 	for (k = 0; k < nv; k++)
 		free(v[k]);
 	free(v);

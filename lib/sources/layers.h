@@ -88,10 +88,17 @@ typedef struct rv_layers_opts {
 	 * whiteouts, places, databases); past it the read fails with
 	 * RV_ETOOBIG, never a silent loss. 0: RV_LAYERS_MAX_OPS. */
 	size_t max_ops;
+	/* Cap on what rv_layers_fold spends on implied directories (those
+	 * no layer lists: path bytes plus about 120 for the node, counted
+	 * as created, also when removed later); past it the fold fails
+	 * with RV_ETOOBIG naming the layer and entry. 0:
+	 * RV_LAYERS_MAX_IMPLIED. */
+	uint64_t max_implied;
 } rv_layers_opts;
 
 #define RV_LAYERS_MAX_INFLATED (64ull << 30)
 #define RV_LAYERS_MAX_OPS ((size_t)4 << 20)
+#define RV_LAYERS_MAX_IMPLIED (256ull << 20)
 #define RV_LAYERS_MAX_DB_LAYER (256ull << 20)
 #define RV_LAYERS_MAX_DB_IMAGE ((uint64_t)RV_DBSET_MAX_BYTES)
 
@@ -131,6 +138,10 @@ int rv_layers_list_parse(rv_layers_list **out, const void *data, size_t len);
  * paths in opts (none: "/"). A requested path that no layer creates is
  * recorded as in rv_walk: an RV_FT_UNKNOWN entry with err ENOENT. A
  * hardlink whose target is not there is RV_ENOTFOUND naming both paths.
+ * Past opts->max_implied spent on implied directories, RV_ETOOBIG naming
+ * the layer and entry. Time: each op costs a lookup of its path, a
+ * binary search over the sorted paths of opts, and what it removes or
+ * creates, whatever the depth of its path or the number of paths.
  */
 int rv_layers_fold(rv_manifest **out, rv_layers_list *const *layers, size_t n,
 	const rv_layers_opts *opts);

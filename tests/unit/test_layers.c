@@ -823,38 +823,65 @@ static void test_dbset_serialize_and_cache(void **state)
 
 /* --- a synthesized layer: many entries, no memory ------------------- */
 
-/* A ustar stream made on the fly, entry k of n (each 512 bytes, no data)
- * named by name(k), then the end marker. */
+/* A ustar stream made on the fly, entry k of n (no data) named by
+ * name(k), then the end marker. A name of 100 bytes or more goes in a pax
+ * header ('x') before the entry, as tar writers put long paths. */
+#define GEN_NAME_MAX 8192
+
 struct gen {
-	size_t n, k, off;        /* off: bytes of the current block used */
+	size_t n, k, off, have;  /* have: bytes of entry k in blk; off: sent */
 	void (*name)(char *out, size_t len, size_t k, char *type, char *link);
-	unsigned char blk[512];
-	int have;
+	unsigned char blk[GEN_NAME_MAX + 3 * 512];
 };
 
-static void gen_block(struct gen *g)
+static void ustar_header(unsigned char *h, const char *name, char type, const char *link,
+	size_t size)
 {
-	char type = '0', link[100] = "";
 	unsigned sum = 0;
 	size_t i;
 
-	memset(g->blk, 0, sizeof(g->blk));
-	if (g->k >= g->n)
-		return; /* the end marker: zeros */
-	g->name((char *)g->blk, 100, g->k, &type, link);
-	memcpy(g->blk + 100, "0000644", 7);
-	memcpy(g->blk + 108, "0000000", 7);
-	memcpy(g->blk + 116, "0000000", 7);
-	memcpy(g->blk + 124, "00000000000", 11);
-	memcpy(g->blk + 136, "00000000000", 11);
-	g->blk[156] = (unsigned char)type;
-	memcpy(g->blk + 157, link, strlen(link));
-	memcpy(g->blk + 257, "ustar", 6);
-	memcpy(g->blk + 263, "00", 2);
-	memset(g->blk + 148, ' ', 8);
+	memset(h, 0, 512);
+	memcpy(h, name, strlen(name) < 100 ? strlen(name) : 99);
+	memcpy(h + 100, "0000644", 7);
+	memcpy(h + 108, "0000000", 7);
+	memcpy(h + 116, "0000000", 7);
+	snprintf((char *)h + 124, 12, "%011zo", size);
+	memcpy(h + 136, "00000000000", 11);
+	h[156] = (unsigned char)type;
+	memcpy(h + 157, link, strlen(link));
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
 	for (i = 0; i < 512; i++)
-		sum += g->blk[i];
-	snprintf((char *)g->blk + 148, 8, "%06o", sum);
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
+/* Fill blk with entry k (or a block of the end marker); its length. */
+static size_t gen_entry(struct gen *g)
+{
+	char name[GEN_NAME_MAX], type = '0', link[100] = "";
+	size_t nl, rl, d, pad;
+
+	if (g->k >= g->n) {
+		memset(g->blk, 0, 512); /* the end marker: zeros */
+		return 512;
+	}
+	g->name(name, sizeof(name), g->k, &type, link);
+	nl = strlen(name);
+	if (nl < 100) {
+		ustar_header(g->blk, name, type, link, 0);
+		return 512;
+	}
+	/* "LEN path=NAME\n", LEN counting its own digits */
+	for (d = 1, rl = nl + 7 + d; snprintf(NULL, 0, "%zu", rl) != (int)d; rl = nl + 7 + d)
+		d++;
+	ustar_header(g->blk, "PaxHeader", 'x', "", rl);
+	snprintf((char *)g->blk + 512, rl + 1, "%zu path=%s\n", rl, name);
+	pad = (rl + 511) / 512 * 512;
+	memset(g->blk + 512 + rl, 0, pad - rl);
+	ustar_header(g->blk + 512 + pad, name, type, link, 0);
+	return 512 + pad + 512;
 }
 
 static int gen_read(void *ctx, void *buf, size_t len, size_t *got)
@@ -866,15 +893,14 @@ static int gen_read(void *ctx, void *buf, size_t len, size_t *got)
 		size_t t;
 
 		if (!g->have) {
-			gen_block(g);
-			g->have = 1;
+			g->have = gen_entry(g);
 			g->off = 0;
 		}
-		t = 512 - g->off < len - done ? 512 - g->off : len - done;
+		t = g->have - g->off < len - done ? g->have - g->off : len - done;
 		memcpy((char *)buf + done, g->blk + g->off, t);
 		g->off += t;
 		done += t;
-		if (g->off == 512) {
+		if (g->off == g->have) {
 			g->have = 0;
 			g->k++;
 		}
@@ -886,12 +912,15 @@ static int gen_read(void *ctx, void *buf, size_t len, size_t *got)
 static int gen_layer(rv_layers_list **out, size_t n,
 	void (*name)(char *, size_t, size_t, char *, char *), const rv_layers_opts *o)
 {
-	struct gen g;
+	struct gen *g = calloc(1, sizeof(*g));
+	int rc;
 
-	memset(&g, 0, sizeof(g));
-	g.n = n;
-	g.name = name;
-	return rv_layers_read(out, RV_LAYERS_TAR, gen_read, &g, o);
+	assert_non_null(g);
+	g->n = n;
+	g->name = name;
+	rc = rv_layers_read(out, RV_LAYERS_TAR, gen_read, g, o);
+	free(g);
+	return rc;
 }
 
 static size_t hostile_n;
@@ -992,6 +1021,280 @@ static void test_hostile_fold_is_linear(void **state)
 		hostile_n, t1 - t0, t4 - t1);
 	assert_true(t1 - t0 < 10.0);
 	assert_true(t4 - t1 < 10.0);
+}
+
+static size_t deep_depth;
+
+/* Entry k: the file a/a/.../a/fK, deep_depth directories down, all of
+ * them shared (one chain of implied parents, 20k distinct paths). */
+static void name_deep(char *out, size_t len, size_t k, char *type, char *link)
+{
+	size_t i;
+
+	(void)type;
+	(void)link;
+	assert_true(2 * deep_depth + 9 <= len);
+	for (i = 0; i < deep_depth; i++)
+		memcpy(out + 2 * i, "a/", 2);
+	snprintf(out + 2 * deep_depth, len - 2 * deep_depth, "f%07zu", k);
+}
+
+/*
+ * Deep paths must not cost (path length)^2 per entry: the fold used to
+ * hash every ancestor of every entry to make sure it existed, 4 MB of
+ * hashing for a 2000-component path, minutes for 20k of them. Now it
+ * walks up from the entry's directory only as far as the first one that
+ * exists. RV_TEST_DEEP_N changes N to measure.
+ */
+static void test_hostile_deep_paths(void **state)
+{
+	rv_layers_list *l;
+	rv_layers_opts o;
+	rv_manifest *m;
+	const char *env = getenv("RV_TEST_DEEP_N");
+	char want[2 * 1999 + 16];
+	size_t n = env ? (size_t)strtoul(env, NULL, 10) : 20000, i;
+	double t0, t1, t2;
+
+	(void)state;
+	deep_depth = 1999; /* + the file: 2000 components, 4007 bytes */
+	memset(&o, 0, sizeof(o));
+	t0 = now_s();
+	assert_int_equal(gen_layer(&l, n, name_deep, &o), 0);
+	assert_int_equal(rv_layers_list_count(l), n);
+	t1 = now_s();
+	assert_int_equal(rv_layers_fold(&m, &l, 1, &o), 0);
+	t2 = now_s();
+	assert_int_equal(m->count, 1 + deep_depth + n); /* "/", the chain, the files */
+	for (i = 0; i < deep_depth; i++)
+		memcpy(want + 2 * i, "/a", 2);
+	snprintf(want + 2 * deep_depth, sizeof(want) - 2 * deep_depth, "/f%07zu", n - 1);
+	assert_int_equal(find(m, want)->type, RV_FT_FILE);
+	want[2 * deep_depth] = '\0';
+	assert_int_equal(find(m, want)->type, RV_FT_DIR);
+	assert_int_equal(find(m, want)->mode, 0755);
+	rv_manifest_free(m);
+	rv_layers_list_free(l);
+	print_message("hostile deep paths, N=%zu x %zu components: read %.2f s, manifest fold %.2f s\n",
+		n, deep_depth + 1, t1 - t0, t2 - t1);
+	assert_true(t2 - t1 < 10.0);
+}
+
+/* Pairs: x/a/.../a/f, deep_depth directories down, then x, a file
+ * replacing x, which removes them, so the next pair implies them again. */
+static void name_recreate(char *out, size_t len, size_t k, char *type, char *link)
+{
+	size_t i;
+
+	(void)type;
+	(void)link;
+	if (k % 2) {
+		snprintf(out, len, "x");
+		return;
+	}
+	assert_true(2 * deep_depth + 4 <= len);
+	memcpy(out, "x/", 2);
+	for (i = 0; i < deep_depth; i++)
+		memcpy(out + 2 + 2 * i, "a/", 2);
+	snprintf(out + 2 + 2 * deep_depth, len - 2 - 2 * deep_depth, "f");
+}
+
+/*
+ * Implied directories cost their paths to create: a 4 KB path implies
+ * 4 MB of them, and the next entry can remove them for the one after to
+ * imply them again (1000 pairs: 5.6 MB of tar, 20 s of fold). The fold
+ * caps what it spends on them: RV_ETOOBIG naming the layer and entry,
+ * soon, never hours; below the cap, the same manifest.
+ */
+static void test_implied_cap(void **state)
+{
+	rv_layers_list *l;
+	rv_layers_opts o;
+	rv_manifest *m;
+	double t0, t1;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	deep_depth = 1999;
+	assert_int_equal(gen_layer(&l, 2 * 2000, name_recreate, &o), 0);
+	t0 = now_s();
+	assert_int_equal(rv_layers_fold(&m, &l, 1, &o), RV_ETOOBIG);
+	t1 = now_s();
+	assert_non_null(strstr(rv_error_last(), "layer 1: tar entry '/x/a/a/"));
+	assert_non_null(strstr(rv_error_last(), "implies directories past the limit of 268435456 bytes"));
+	rv_layers_list_free(l);
+	print_message("implied directories again and again: cap reached in %.2f s\n", t1 - t0);
+	assert_true(t1 - t0 < 10.0);
+
+	/* 3 times 11 implied directories (/x and 10 below), the last stay */
+	deep_depth = 10;
+	assert_int_equal(gen_layer(&l, 5, name_recreate, &o), 0);
+	assert_int_equal(rv_layers_fold(&m, &l, 1, &o), 0);
+	assert_int_equal(m->count, 1 + 1 + 10 + 1); /* "/", /x, its 10, f */
+	rv_manifest_free(m);
+	/* 3 x ("/x" (2 bytes) .. "/x/a/.../a" (22), 11 paths) and 33 nodes */
+	o.max_implied = 3 * (2 + 22) / 2 * 11 + 33 * 256;
+	assert_int_equal(rv_layers_fold(&m, &l, 1, &o), 0);
+	rv_manifest_free(m);
+	o.max_implied = 2 + 4;
+	assert_int_equal(rv_layers_fold(&m, &l, 1, &o), RV_ETOOBIG);
+	assert_non_null(strstr(rv_error_last(), "limit of 6 bytes"));
+	rv_layers_list_free(l);
+}
+
+/* N files t/fK, then N hardlinks app/lK to them. */
+static void name_links_out(char *out, size_t len, size_t k, char *type, char *link)
+{
+	if (k < hostile_n) {
+		snprintf(out, len, "t/f%07zu", k);
+		return;
+	}
+	snprintf(out, len, "app/l%07zu", k - hostile_n);
+	*type = '1';
+	snprintf(link, 100, "t/f%07zu", k - hostile_n);
+}
+
+/*
+ * The second pass of hardlinks out of --path: every target becomes a
+ * requested path, and the scope test of each entry used to compare it
+ * with every one (50k links: 50k x 100k compares in the read and again
+ * in the fold). Now the paths are sorted once and each test is a binary
+ * search. RV_TEST_LINKS_N changes N to measure.
+ */
+static void test_hostile_link_targets(void **state)
+{
+	static const char *app[] = { "/app" };
+	const char *env = getenv("RV_TEST_LINKS_N");
+	const char **ext;
+	rv_layers_list *l;
+	rv_layers_opts o;
+	rv_manifest *m;
+	char **tg;
+	size_t ntg, i;
+	double t0, t1, t2, t3;
+
+	(void)state;
+	hostile_n = env ? (size_t)strtoul(env, NULL, 10) : 50000;
+	memset(&o, 0, sizeof(o));
+	o.paths = app;
+	o.npaths = 1;
+	/* the first pass: the fold misses the targets, which are listed */
+	t0 = now_s();
+	assert_int_equal(gen_layer(&l, 2 * hostile_n, name_links_out, &o), 0);
+	assert_int_equal(rv_layers_fold(&m, &l, 1, &o), RV_ENOTFOUND);
+	assert_non_null(strstr(rv_error_last(), "is outside the requested paths"));
+	assert_int_equal(rv_layers_link_targets(&tg, &ntg, &l, 1, &o), 0);
+	assert_int_equal(ntg, hostile_n);
+	rv_layers_list_free(l);
+	/* the second, with every target added */
+	assert_non_null(ext = calloc(ntg + 1, sizeof(*ext)));
+	ext[0] = "/app";
+	for (i = 0; i < ntg; i++)
+		ext[i + 1] = tg[i];
+	o.paths = ext;
+	o.npaths = ntg + 1;
+	t1 = now_s();
+	assert_int_equal(gen_layer(&l, 2 * hostile_n, name_links_out, &o), 0);
+	assert_int_equal(rv_layers_list_count(l), 2 * hostile_n);
+	t2 = now_s();
+	assert_int_equal(rv_layers_fold(&m, &l, 1, &o), 0);
+	t3 = now_s();
+	assert_int_equal(m->count, 1 + 2 * hostile_n); /* /app, links, targets */
+	assert_int_equal(find(m, "/app")->type, RV_FT_DIR);
+	assert_true(digest_is(find(m, "/app/l0000000"), ""));
+	assert_non_null(find(m, "/t/f0000000"));
+	assert_null(find(m, "/t"));
+	rv_manifest_free(m);
+	rv_layers_list_free(l);
+	for (i = 0; i < ntg; i++)
+		free(tg[i]);
+	free(tg);
+	free(ext);
+	print_message("hostile link targets, N=%zu: first pass %.2f s, second read %.2f s, "
+		"manifest fold %.2f s\n", hostile_n, t1 - t0, t2 - t1, t3 - t2);
+	assert_true(t2 - t1 < 10.0);
+	assert_true(t3 - t2 < 10.0);
+}
+
+/*
+ * Requested paths whose byte order is not their tree order ('-' and '.'
+ * sort before '/'): a path is in scope by the nearest requested path
+ * before it, which must be its ancestor when it has one.
+ */
+static void test_paths_sorted_lookup(void **state)
+{
+	static const char *p1[] = { "/a-b", "/a" };
+	static const char *p2[] = { "/a/b-c", "/a/b", "/a-b" };
+	static const char *p3[] = { "/a", "/a/b-c", "/a/b.c" };
+	struct tb t1, t2;
+	rv_layers_list *l[2];
+	rv_layers_opts o;
+	rv_manifest *m;
+
+	(void)state;
+	tb_start(&t1);
+	tb_add(&t1, 'f', "a/x", 0644, 0, "x");
+	tb_add(&t1, 'f', "a-b/y", 0644, 0, "y");
+	tb_add(&t1, 'f', "a.c/z", 0644, 0, "z");
+	tb_add(&t1, 'f', "a/b/x", 0644, 0, "x");
+	tb_add(&t1, 'f', "a/b-c/y", 0644, 0, "y");
+	tb_add(&t1, 'f', "ab", 0644, 0, "w");
+	tb_finish(&t1);
+	tb_start(&t2);
+	tb_add(&t2, 'l', "a", 0777, 0, "/srv");
+	tb_finish(&t2);
+	memset(&o, 0, sizeof(o));
+
+	o.paths = p1;
+	o.npaths = 2;
+	assert_int_equal(read_layer(&l[0], RV_LAYERS_TAR, t1.out.ptr, t1.out.len, &o), 0);
+	assert_int_equal(rv_layers_fold(&m, l, 1, &o), 0);
+	assert_int_equal(m->count, 8);
+	assert_int_equal(find(m, "/a")->type, RV_FT_DIR);
+	assert_non_null(find(m, "/a/x"));
+	assert_non_null(find(m, "/a/b/x"));
+	assert_non_null(find(m, "/a/b-c/y"));
+	assert_non_null(find(m, "/a-b/y"));
+	assert_null(find(m, "/a.c/z"));
+	assert_null(find(m, "/ab"));
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+
+	o.paths = p2;
+	o.npaths = 3;
+	assert_int_equal(read_layer(&l[0], RV_LAYERS_TAR, t1.out.ptr, t1.out.len, &o), 0);
+	assert_int_equal(read_layer(&l[1], RV_LAYERS_TAR, t2.out.ptr, t2.out.len, &o), 0);
+	assert_int_equal(rv_layers_list_count(l[1]), 1); /* above the paths: kept */
+	assert_int_equal(rv_layers_fold(&m, l, 1, &o), 0);
+	assert_int_equal(m->count, 6);
+	assert_null(find(m, "/a"));
+	assert_null(find(m, "/a/x"));
+	assert_non_null(find(m, "/a/b/x"));
+	assert_non_null(find(m, "/a/b-c/y"));
+	assert_non_null(find(m, "/a-b/y"));
+	rv_manifest_free(m);
+	/* the symlink at /a hides both roots below it, not /a-b */
+	assert_int_equal(rv_layers_fold(&m, l, 2, &o), 0);
+	assert_int_equal(m->count, 4);
+	assert_int_equal(find(m, "/a/b")->type, RV_FT_UNKNOWN);
+	assert_int_equal(find(m, "/a/b-c")->type, RV_FT_UNKNOWN);
+	assert_non_null(find(m, "/a-b/y"));
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+	rv_layers_list_free(l[1]);
+
+	/* nested paths: those below another add nothing */
+	o.paths = p3;
+	o.npaths = 3;
+	assert_int_equal(read_layer(&l[0], RV_LAYERS_TAR, t1.out.ptr, t1.out.len, &o), 0);
+	assert_int_equal(rv_layers_fold(&m, l, 1, &o), 0);
+	assert_int_equal(m->count, 7); /* /a, x, b, b/x, b-c, b-c/y, b.c missing */
+	assert_non_null(find(m, "/a/b/x"));
+	assert_int_equal(find(m, "/a/b.c")->type, RV_FT_UNKNOWN);
+	rv_manifest_free(m);
+	rv_layers_list_free(l[0]);
+	rv_buf_dispose(&t1.out);
+	rv_buf_dispose(&t2.out);
 }
 
 /*
@@ -1157,6 +1460,10 @@ int main(void)
 		cmocka_unit_test(test_dbset_caps),
 		cmocka_unit_test(test_dbset_serialize_and_cache),
 		cmocka_unit_test(test_hostile_fold_is_linear),
+		cmocka_unit_test(test_hostile_deep_paths),
+		cmocka_unit_test(test_implied_cap),
+		cmocka_unit_test(test_hostile_link_targets),
+		cmocka_unit_test(test_paths_sorted_lookup),
 		cmocka_unit_test(test_dbset_link_targets),
 		cmocka_unit_test(test_ops_cap),
 	};
