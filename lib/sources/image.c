@@ -622,16 +622,36 @@ static int packages_key(rv_buf *k)
 		(unsigned long long)RV_LAYERS_MAX_DB_LAYER, (unsigned long long)RV_LAYERS_MAX_DB_IMAGE);
 }
 
-static int build_filter_key(rv_buf *k, const rv_image_opts *o)
+/*
+ * What a layer's change list depends on besides its digest: the paths
+ * kept (few, or thousands once hardlink targets are added: so they go in
+ * as a count and a sha256, and the key stays small) and package capture.
+ */
+static int build_filter_key(rv_buf *k, const char *const *paths, size_t npaths,
+	int packages)
 {
+	unsigned char d[RV_SHA256_LEN];
+	char hex[RV_SHA256_HEX];
+	rv_sha256 h;
 	size_t i;
-	int rc = RV_OK;
+	int rc;
 
-	if (!o->npaths)
+	if (!npaths)
 		rc = rv_buf_puts(k, "paths /\n");
-	for (i = 0; i < o->npaths && rc >= 0; i++)
-		rc = rv_buf_printf(k, "path %s\n", o->paths[i]);
-	if (rc >= 0 && o->packages)
+	else {
+		if ((rc = rv_sha256_init(&h)) < 0)
+			return rc;
+		for (i = 0; i < npaths && rc >= 0; i++)
+			rc = rv_sha256_update(&h, paths[i], strlen(paths[i]) + 1);
+		if (rc >= 0)
+			rc = rv_sha256_final(&h, d);
+		rv_sha256_dispose(&h);
+		if (rc < 0)
+			return rc;
+		rv_sha256_to_hex(hex, d);
+		rc = rv_buf_printf(k, "paths %zu sha256 %s\n", npaths, hex);
+	}
+	if (rc >= 0 && packages)
 		rc = packages_key(k);
 	return rc;
 }
@@ -715,7 +735,7 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 	}
 	if (opts.platform && (rc = split_platform(opts.platform, mt, digest, child)) < 0)
 		goto cleanup;
-	if ((rc = build_filter_key(&fkey, &opts)) < 0)
+	if ((rc = build_filter_key(&fkey, opts.paths, opts.npaths, opts.packages)) < 0)
 		goto cleanup;
 	if (opts.cache_dir && (rc = rv_cache_open(&cache, opts.cache_dir, opts.cache_max_bytes)) < 0)
 		goto cleanup;
@@ -849,12 +869,7 @@ int rv_image_fetch(rv_image **out, rv_registry *r, const char *refstr,
 		jb.lopts.cancel = &jb.cancel;
 		jb.db_cap = RV_LAYERS_MAX_DB_IMAGE;
 		rv_buf_reset(&fkey);
-		for (i = 0; i < lo.npaths; i++)
-			if ((rc = rv_buf_printf(&fkey, "path %s\n", lo.paths[i])) < 0)
-				goto cleanup;
-		if (!lo.npaths && (rc = rv_buf_puts(&fkey, "paths /\n")) < 0)
-			goto cleanup;
-		if (opts.packages && (rc = packages_key(&fkey)) < 0)
+		if ((rc = build_filter_key(&fkey, lo.paths, lo.npaths, opts.packages)) < 0)
 			goto cleanup;
 		jb.filter_key = fkey.ptr;
 		pthread_mutex_init(&jb.lock, NULL);
