@@ -10,6 +10,7 @@
 #include "core/manifest.h"
 #include "util/buf.h"
 #include "util/sha256.h"
+#include "frame_lines.h"
 #include "util/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,13 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void wrap_set(rv_buf *out, const uint8_t *raw, size_t rawlen,
 	size_t files, size_t failed)
 {
-	static const char a[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned char sum[RV_SHA256_LEN], dig[RV_SHA256_LEN];
 	char hex[RV_SHA256_HEX], dhex[RV_SHA256_HEX];
 	uLongf zlen = compressBound(rawlen);
 	unsigned char *z = malloc(zlen);
-	size_t lines, i, j;
+	size_t lines;
 
 	if (!z || compress2(z, &zlen, raw, rawlen, 6) != Z_OK) {
 		free(z);
@@ -44,23 +43,7 @@ static void wrap_set(rv_buf *out, const uint8_t *raw, size_t rawlen,
 	rv_buf_printf(out, "rv-dbs 1 begin files=%zu failed=%zu raw=%zu zlen=%lu "
 		"lines=%zu digest=%s\n", files, failed, rawlen, (unsigned long)zlen,
 		lines, dhex);
-	for (i = 0; i < lines; i++) {
-		const uint8_t *p = z + i * 48;
-		size_t n = zlen - i * 48 < 48 ? zlen - i * 48 : 48;
-
-		rv_buf_printf(out, "p %zu ", i + 1);
-		for (j = 0; j < n; j += 3) {
-			uint32_t v = (uint32_t)p[j] << 16 |
-				(j + 1 < n ? (uint32_t)p[j + 1] << 8 : 0) |
-				(j + 2 < n ? p[j + 2] : 0);
-
-			rv_buf_putc(out, a[v >> 18]);
-			rv_buf_putc(out, a[(v >> 12) & 63]);
-			rv_buf_putc(out, j + 1 < n ? a[(v >> 6) & 63] : '=');
-			rv_buf_putc(out, j + 2 < n ? a[v & 63] : '=');
-		}
-		rv_buf_putc(out, '\n');
-	}
+	frame_payload_lines(out, z, zlen);
 	rv_buf_printf(out, "rv-dbs 1 end sha256=%s lines=%zu\n", hex, lines);
 	free(z);
 }

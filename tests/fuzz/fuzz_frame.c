@@ -8,6 +8,7 @@
 #include "core/manifest.h"
 #include "util/buf.h"
 #include "util/sha256.h"
+#include "frame_lines.h"
 #include "util/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,33 +21,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 static void wrap_payload(rv_buf *out, const uint8_t *z, size_t zlen, size_t raw)
 {
-	static const char a[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned char sum[RV_SHA256_LEN];
 	char hex[RV_SHA256_HEX];
-	size_t lines = (zlen + 47) / 48, i, j;
+	size_t lines = (zlen + 47) / 48;
 
 	rv_sha256_buf(sum, z, zlen);
 	rv_sha256_to_hex(hex, sum);
 	rv_buf_printf(out, "rv-frame 1 begin entries=0 errors=0 raw=%zu zlen=%zu "
 		"lines=%zu root=%064d\n", raw, zlen, lines, 0);
-	for (i = 0; i < lines; i++) {
-		const uint8_t *p = z + i * 48;
-		size_t n = zlen - i * 48 < 48 ? zlen - i * 48 : 48;
-
-		rv_buf_printf(out, "p %zu ", i + 1);
-		for (j = 0; j < n; j += 3) {
-			uint32_t v = (uint32_t)p[j] << 16 |
-				(j + 1 < n ? (uint32_t)p[j + 1] << 8 : 0) |
-				(j + 2 < n ? p[j + 2] : 0);
-
-			rv_buf_putc(out, a[v >> 18]);
-			rv_buf_putc(out, a[(v >> 12) & 63]);
-			rv_buf_putc(out, j + 1 < n ? a[(v >> 6) & 63] : '=');
-			rv_buf_putc(out, j + 2 < n ? a[v & 63] : '=');
-		}
-		rv_buf_putc(out, '\n');
-	}
+	frame_payload_lines(out, z, zlen);
 	rv_buf_printf(out, "rv-frame 1 end sha256=%s lines=%zu\n", hex, lines);
 }
 
