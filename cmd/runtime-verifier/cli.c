@@ -52,6 +52,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return RV_EXIT_USAGE;
 }
 
+int cli_getopt_error(const char *cmd, int c, char **argv, int optind)
+{
+	if (c == ':')
+		return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+	return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
 int cli_fail(const char *cmd)
 {
 	fprintf(stderr, "runtime-verifier %s: %s\n", cmd, rv_error_last());

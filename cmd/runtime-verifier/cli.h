@@ -34,6 +34,11 @@ void cli_strv_dispose(cli_strv *sv);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The usage error for what getopt_long (with ':' leading its option
+ * string) returned as c: ':' is an option without its value, anything
+ * else an unknown option; argv[optind - 1] names it. RV_EXIT_USAGE. */
+int cli_getopt_error(const char *cmd, int c, char **argv, int optind);
+
 /* Print "runtime-verifier CMD: <last lib error>" on stderr; returns
  * RV_EXIT_FAIL. */
 int cli_fail(const char *cmd);

@@ -286,12 +286,8 @@ int cmd_diff(int argc, char **argv)
 			rc = RV_EXIT_OK;
 			goto cleanup;
 		case ':':
-			rc = cli_usage_error(cmd, "option '%s' needs a value",
-				argv[optind - 1]);
-			goto cleanup;
 		default:
-			rc = cli_usage_error(cmd, "unknown option '%s'",
-				argv[optind - 1]);
+			rc = cli_getopt_error(cmd, c, argv, optind);
 			goto cleanup;
 		}
 	}

@@ -140,10 +140,8 @@ int cmd_image(int argc, char **argv)
 			rc = RV_EXIT_OK;
 			goto cleanup;
 		case ':':
-			rc = cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-			goto cleanup;
 		case '?':
-			rc = cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			rc = cli_getopt_error(cmd, c, argv, optind);
 			goto cleanup;
 		default:
 			if ((rc = cli_image_args_option(&ia, cmd, c, optarg)) != 0)

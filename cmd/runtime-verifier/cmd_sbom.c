@@ -295,10 +295,8 @@ int cmd_sbom(int argc, char **argv)
 			ret = RV_EXIT_OK;
 			goto cleanup;
 		case ':':
-			ret = cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
-			goto cleanup;
 		case '?':
-			ret = cli_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+			ret = cli_getopt_error(CMD, c, argv, optind);
 			goto cleanup;
 		default:
 			if ((ret = cli_image_args_option(&ia, CMD, c, optarg)) != 0)
