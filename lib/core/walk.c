@@ -712,10 +712,9 @@ static int read_db(struct walker *w, int dirfd, const char *name,
 		return RV_OK;
 	}
 	if (mt->size > w->dopts->max_bytes) {
-		/* It would be the first to go below: no need to read it. */
-		dbs_fail_at(w, w->path.len, 0, "dropped: over the probe's limit of "
-			"%llu bytes for all package databases",
-			(unsigned long long)w->dopts->max_bytes);
+		/* It would be the first to go below: no need to read it; the
+		 * dropper's words, so that it reads as if dropped there. */
+		dbs_fail_at(w, w->path.len, 0, "%s", w->drop.why);
 		return RV_OK;
 	}
 	if (w->dbs->n >= w->dopts->max_records) {
