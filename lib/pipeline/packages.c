@@ -315,9 +315,9 @@ static int sort_findings(rv_pkgcheck *pc)
 }
 
 int rv_pkgcheck_run(rv_pkgcheck **out, const rv_dbset *image_set,
-	const rv_sbom *image_cat, const rv_dbset *runtime_set)
+	const unsigned char image_digest[RV_SHA256_LEN], const rv_sbom *image_cat,
+	const rv_dbset *runtime_set, const unsigned char runtime_digest[RV_SHA256_LEN])
 {
-	unsigned char di[RV_SHA256_LEN], dr[RV_SHA256_LEN];
 	char hi[RV_SHA256_HEX], hr[RV_SHA256_HEX];
 	rv_pkgcheck *pc = calloc(1, sizeof(*pc));
 	rv_sbom *rt_cat = NULL;
@@ -332,17 +332,15 @@ int rv_pkgcheck_run(rv_pkgcheck **out, const rv_dbset *image_set,
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = rv_dbset_digest_comparable(di, image_set)) < 0 ||
-	    (rc = rv_dbset_digest_comparable(dr, runtime_set ? runtime_set : image_set)) < 0)
-		goto cleanup;
-	pc->equal = !memcmp(di, dr, RV_SHA256_LEN);
+	pc->equal = !memcmp(image_digest, runtime_digest, RV_SHA256_LEN);
 	if (pc->equal) {
 		/* the same bytes: only what neither side could read is open */
 		if ((rc = side_problems(pc, "both", image_set, NULL)) < 0)
 			goto cleanup;
 	} else {
-		if (!image_cat || !image_cat->finished) {
-			rc = rv_error_set(RV_EINVAL, "the image's package catalogue is missing");
+		if (!image_cat || !image_cat->finished || !runtime_set) {
+			rc = rv_error_set(RV_EINVAL, "the image's package catalogue or the "
+				"runtime's set is missing");
 			goto cleanup;
 		}
 		if ((rc = rv_pkgcheck_catalogue(&rt_cat, runtime_set)) < 0 ||
@@ -354,8 +352,8 @@ int rv_pkgcheck_run(rv_pkgcheck **out, const rv_dbset *image_set,
 		    (rc = sort_findings(pc)) < 0)
 			goto cleanup;
 	}
-	rv_sha256_to_hex(hi, di);
-	rv_sha256_to_hex(hr, dr);
+	rv_sha256_to_hex(hi, image_digest);
+	rv_sha256_to_hex(hr, runtime_digest);
 	pc->summary = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"equal", pc->equal, "imageSet", hi, "runtimeSet", hr,
 		"databases", (json_int_t)(runtime_set ? runtime_set : image_set)->n,

@@ -57,14 +57,17 @@ typedef struct rv_pkgcheck {
 } rv_pkgcheck;
 
 /*
- * Compare the image's dbset (and, when the digests differ, its finished
- * catalogue image_cat, which may be NULL when they are equal) with the
- * runtime's. Both sets sorted. On success *out is the caller's
- * (rv_pkgcheck_free). RV_ENOMEM, RV_EINVAL (image_cat missing or not
- * finished when needed).
+ * Compare the image's dbset with the runtime's, given their comparable
+ * digests (rv_dbset_digest_comparable: the caller has them already, the
+ * image's once per image and the runtime's from the probe's summary).
+ * When the digests differ, runtime_set and the image's finished catalogue
+ * image_cat are needed; when they are equal both may be NULL. Sets
+ * sorted. On success *out is the caller's (rv_pkgcheck_free). RV_ENOMEM,
+ * RV_EINVAL (runtime_set or image_cat missing or not finished when needed).
  */
 int rv_pkgcheck_run(rv_pkgcheck **out, const rv_dbset *image_set,
-	const rv_sbom *image_cat, const rv_dbset *runtime_set);
+	const unsigned char image_digest[RV_SHA256_LEN], const rv_sbom *image_cat,
+	const rv_dbset *runtime_set, const unsigned char runtime_digest[RV_SHA256_LEN]);
 
 /* Catalogue a dbset into a finished catalogue (*out, rv_sbom_free). */
 int rv_pkgcheck_catalogue(rv_sbom **out, const rv_dbset *set);

@@ -35,6 +35,7 @@ typedef struct img_entry {
 	rv_image *img;          /* NULL on failure */
 	char *error;
 	json_t *provenance;     /* per image, computed once */
+	unsigned char dbs_digest[RV_SHA256_LEN]; /* img->dbset's comparable digest */
 	rv_sbom *sbom;          /* its packages, catalogued on first need */
 	int sbom_tried;
 	struct img_entry *next;
@@ -139,9 +140,11 @@ static img_entry *image_get(run *r, rv_registry *reg, const char *ref)
 	io.packages = r->o->cfg->packages;
 	rc = rv_image_fetch(&img, reg, ref, &io);
 	/* the probe's cap on all package databases, applied the same way, so
-	 * that an image over it still gives the probe's set */
-	if (rc == RV_OK && img->dbset && (rc = rv_dbpath_cap_total(img->dbset,
-			RV_WALK_DBS_MAX_BYTES)) < 0) {
+	 * that an image over it still gives the probe's set; its digest once
+	 * for every container of the image */
+	if (rc == RV_OK && img->dbset && ((rc = rv_dbpath_cap_total(img->dbset,
+			RV_WALK_DBS_MAX_BYTES)) < 0 ||
+	    (rc = rv_dbset_digest_comparable(e->dbs_digest, img->dbset)) < 0)) {
 		rv_image_free(img);
 		img = NULL;
 	}
@@ -593,7 +596,7 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 	json_t *latest = NULL, *patched = NULL, *spec = NULL, *why = json_array(), *pst, *state, *term;
 	char *ref = NULL, probe_name[64], reason[2048], roothex[RV_SHA256_HEX];
 	unsigned char img_root[RV_SHA256_LEN], log_root[RV_SHA256_LEN];
-	unsigned char img_dbs[RV_SHA256_LEN], log_dbs[RV_SHA256_LEN];
+	unsigned char log_dbs[RV_SHA256_LEN];
 	rv_manifest *rt = NULL;
 	rv_diff *d = NULL;
 	rv_dbset *rt_dbs = NULL;
@@ -728,11 +731,8 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 			pkg_reason = !sum.has_dbset ?
 				"the probe reported no package databases (an rv-probe without --packages?)" :
 				"the image side collected no package databases";
-		} else if (rv_dbset_digest_comparable(img_dbs, e->img->dbset) < 0) {
-			set_verdict(cr, "unverifiable", rv_error_last());
-			goto cleanup;
 		} else {
-			pkgs_equal = !memcmp(img_dbs, sum.dbset, RV_SHA256_LEN);
+			pkgs_equal = !memcmp(e->dbs_digest, sum.dbset, RV_SHA256_LEN);
 		}
 	}
 	if (!files_equal || (r->o->cfg->packages && !pkg_reason && !pkgs_equal)) {
@@ -781,7 +781,8 @@ static void verify_container(run *r, cresult *cr, json_t *pod, json_t *c,
 			}
 			icat = image_sbom(r, e);
 		}
-		if (rv_pkgcheck_run(&pc, e->img->dbset, icat, rt_dbs) < 0) {
+		if (rv_pkgcheck_run(&pc, e->img->dbset, e->dbs_digest, icat, rt_dbs,
+				sum.dbset) < 0) {
 			snprintf(reason, sizeof(reason), "cannot compare the package databases: %.1800s",
 				rv_error_last());
 			set_verdict(cr, "unverifiable", reason);
