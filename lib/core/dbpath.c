@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/dbpath.h"
+#include "core/manifest.h"
 #include "util/error.h"
 #include "util/banned.h"
 
@@ -148,9 +149,7 @@ done:
 /* Whether path is root or below it. */
 static int at_or_below(const char *path, size_t len, const char *root)
 {
-	size_t n = strlen(root);
-
-	return len >= n && memcmp(path, root, n) == 0 && (len == n || path[n] == '/');
+	return rv_manifest_path_within(path, len, root, strlen(root));
 }
 
 rv_dbpath_dir rv_dbpath_dir_rule(const char *path, size_t len)

@@ -76,6 +76,13 @@ void rv_manifest_free(rv_manifest *m)
 	free(m);
 }
 
+int rv_manifest_path_within(const char *path, size_t len, const char *root, size_t rlen)
+{
+	if (rlen == 1 && root[0] == '/')
+		return 1;
+	return len >= rlen && !memcmp(path, root, rlen) && (len == rlen || path[rlen] == '/');
+}
+
 int rv_manifest_check_path(const char *path, size_t len)
 {
 	size_t i, start;

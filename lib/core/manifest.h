@@ -119,4 +119,9 @@ const char *rv_manifest_type_name(const rv_manifest_entry *e);
 /* Check a path is absolute and canonical; RV_EINVAL naming it if not. */
 int rv_manifest_check_path(const char *path, size_t len);
 
+/* Whether path (len bytes) is root (rlen bytes) or lies below it, by
+ * whole components ("/a/b" is within "/a", "/ab" is not); the root "/"
+ * holds every path. */
+int rv_manifest_path_within(const char *path, size_t len, const char *root, size_t rlen);
+
 #endif

@@ -70,12 +70,6 @@ static int path_order(const rv_dbset_file *a, const rv_dbset_file *b)
 	return a->path_len < b->path_len ? -1 : a->path_len > b->path_len;
 }
 
-/* Whether a is b or below it. */
-static int at_or_below(const char *a, size_t an, const char *b, size_t bn)
-{
-	return bn <= an && !memcmp(a, b, bn) && (an == bn || a[bn] == '/' || bn == 1);
-}
-
 /*
  * What a fail record of set says about a package whose database is at
  * location (a file: /var/lib/dpkg/status; or a package directory:
@@ -94,9 +88,10 @@ static int covered(const rv_dbset *set, const char *location)
 
 		if (!f->error)
 			continue;
-		if (at_or_below(location, n, f->path, f->path_len))
+		if (rv_manifest_path_within(location, n, f->path, f->path_len))
 			return rv_dbset_is_mount(f) ? COVER_MOUNT : COVER_FAILED;
-		if (!rv_dbset_is_mount(f) && at_or_below(f->path, f->path_len, location, n))
+		if (!rv_dbset_is_mount(f) &&
+		    rv_manifest_path_within(f->path, f->path_len, location, n))
 			return COVER_FAILED;
 	}
 	return COVER_NONE;
@@ -200,7 +195,7 @@ static int explained(const rv_sbom_diff *diff, const char *path, size_t n)
 		const rv_sbom_change *c = &diff->changes[i];
 		const char *loc = (c->b ? c->b : c->a)->location;
 
-		if (at_or_below(path, n, loc, strlen(loc)))
+		if (rv_manifest_path_within(path, n, loc, strlen(loc)))
 			return 1;
 	}
 	return 0;

@@ -685,10 +685,8 @@ static int restrict_to(rv_manifest **m, const rv_image_opts *o)
 	for (i = 0; i < (*m)->count; i++) {
 		const rv_manifest_entry *e = &(*m)->entries[i];
 		for (j = 0; j < o->npaths; j++) {
-			size_t rl = strlen(o->paths[j]);
-			if ((rl == 1 && o->paths[j][0] == '/') ||
-			    (e->path_len >= rl && !memcmp(e->path, o->paths[j], rl) &&
-			     (e->path_len == rl || e->path[rl] == '/'))) {
+			if (rv_manifest_path_within(e->path, e->path_len, o->paths[j],
+					strlen(o->paths[j]))) {
 				if ((rc = rv_manifest_add(n, e)) < 0)
 					goto fail;
 				break;

@@ -250,11 +250,7 @@ static int norm_path(char **out, size_t *out_len, const char *raw, const char *w
 /* Is path at or below root? */
 static int under(const char *path, size_t len, const char *root)
 {
-	size_t rl = strlen(root);
-
-	if (rl == 1 && root[0] == '/')
-		return 1;
-	return len >= rl && !memcmp(path, root, rl) && (len == rl || path[rl] == '/');
+	return rv_manifest_path_within(path, len, root, strlen(root));
 }
 
 /* Is path strictly below prefix? */

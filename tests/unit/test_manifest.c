@@ -288,6 +288,22 @@ static void test_add_rejects_bad_paths(void **state)
 	rv_manifest_free(NULL);
 }
 
+/* Within by whole components; "/" holds everything. */
+static void test_path_within(void **state)
+{
+#define W(p, r) rv_manifest_path_within(p, strlen(p), r, strlen(r))
+	(void)state;
+	assert_true(W("/a", "/a"));
+	assert_true(W("/a/b", "/a"));
+	assert_true(W("/a/b/c", "/a/b"));
+	assert_false(W("/ab", "/a"));
+	assert_false(W("/a", "/a/b"));
+	assert_false(W("/b/a", "/a"));
+	assert_true(W("/", "/"));
+	assert_true(W("/anything/below", "/"));
+#undef W
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_sha256sum_view_gnu_escaping),
 		cmocka_unit_test(test_sort_rejects_duplicates_and_find),
 		cmocka_unit_test(test_add_rejects_bad_paths),
+		cmocka_unit_test(test_path_within),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
