@@ -146,11 +146,14 @@ static int path_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return al < bl ? -1 : al > bl;
 }
 
+int rv_dbset_file_cmp(const rv_dbset_file *a, const rv_dbset_file *b)
+{
+	return path_cmp(a->path, a->path_len, b->path, b->path_len);
+}
+
 static int file_cmp(const void *x, const void *y)
 {
-	const rv_dbset_file *a = x, *b = y;
-
-	return path_cmp(a->path, a->path_len, b->path, b->path_len);
+	return rv_dbset_file_cmp(x, y);
 }
 
 int rv_dbset_sort(rv_dbset *s)

@@ -80,6 +80,10 @@ int rv_dbset_add_failed(rv_dbset *s, const char *path, size_t len,
 /* Sort by path; a path added twice is RV_EINVAL naming it. */
 int rv_dbset_sort(rv_dbset *s);
 
+/* The order of records in a sorted set: bytewise by path, shorter first
+ * on a tie (<0, 0, >0). */
+int rv_dbset_file_cmp(const rv_dbset_file *a, const rv_dbset_file *b);
+
 /* The record for path in a sorted set, or NULL. */
 const rv_dbset_file *rv_dbset_find(const rv_dbset *s, const char *path, size_t len);
 

@@ -60,16 +60,6 @@ cleanup:
 	return rc;
 }
 
-/* The order of dbset records (bytewise by path, as rv_dbset_sort). */
-static int path_order(const rv_dbset_file *a, const rv_dbset_file *b)
-{
-	int c = memcmp(a->path, b->path, a->path_len < b->path_len ? a->path_len : b->path_len);
-
-	if (c)
-		return c;
-	return a->path_len < b->path_len ? -1 : a->path_len > b->path_len;
-}
-
 /*
  * What a fail record of set says about a package whose database is at
  * location (a file: /var/lib/dpkg/status; or a package directory:
@@ -222,7 +212,7 @@ static int databases(rv_pkgcheck *pc, const rv_sbom_diff *diff, const rv_dbset *
 		const rv_dbset_file *b = j < rt->n ? &rt->files[j] : NULL;
 		const rv_dbset_file *f;
 		char ha[RV_SHA256_HEX], hb[RV_SHA256_HEX];
-		int c = !a ? 1 : !b ? -1 : path_order(a, b);
+		int c = !a ? 1 : !b ? -1 : rv_dbset_file_cmp(a, b);
 
 		rv_buf_reset(&d);
 		if (c == 0) {
