@@ -141,3 +141,4 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 -include tests/sandbox/sandbox.mk
+-include tests/cluster/cluster.mk
