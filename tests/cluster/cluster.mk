@@ -22,4 +22,4 @@ cluster-kubeconfig:
 	@$(CLUSTERCTL) kubeconfig
 
 cluster-check:
-	@bash tests/scenario/cluster_node.sh
+	@RV_CLUSTER_TESTS=1 bash tests/scenario/cluster_node.sh

@@ -29,6 +29,9 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 veths_before=$(ip -o link show type veth 2>/dev/null | wc -l)
+kflags() { sysctl -n vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops | tr '\n' ' '; }
+kflags_before=$(kflags)
+kube_chains_before=$(iptables-save 2>/dev/null | grep -c ':KUBE-')
 s=$(date +%s)
 if ! "$CTL" up > "$work/up.log" 2>&1; then
 	not_ok "clusterctl up"
@@ -135,6 +138,9 @@ is "$(awk -v d="$CLUSTER_DIR" 'index($2, d) == 1' /proc/self/mounts)" "" "no mou
 check_fails "no bridge rvcni0 is left" ip link show rvcni0 2>/dev/null
 is "$(ip -o link show type veth 2>/dev/null | wc -l)" "$veths_before" "no veth is left"
 is "$(ls -d /sys/fs/cgroup/*/rv-cluster-rv-cluster-test* 2>/dev/null)" "" "no cgroup is left"
+is "$(kflags)" "$kflags_before" "the kernel flags the kubelet sets are back (overcommit, panic)"
+is "$(iptables-save 2>/dev/null | grep -c ':KUBE-')" "$kube_chains_before" "no KUBE- iptables chain is left"
+is "$(find /var/log/containers -lname "$CLUSTER_DIR/*" 2>/dev/null)" "" "no container log link into the state dir is left"
 check_fails "the state dir is gone" test -e "$CLUSTER_DIR"
 
 done_testing
