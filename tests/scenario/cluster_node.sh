@@ -28,7 +28,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-veths_before=$(ip -o link show type veth 2>/dev/null | wc -l)
 kflags() { sysctl -n vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops | tr '\n' ' '; }
 kflags_before=$(kflags)
 kube_chains_before=$(iptables-save 2>/dev/null | grep -c ':KUBE-')
@@ -54,6 +53,12 @@ node=$("${K[@]}" get node "$CLUSTER_NODE" -o json)
 is "$(jq -r '.status.nodeInfo.kubeletVersion' <<<"$node")" "v$K8S_VERSION" "nodeInfo.kubeletVersion"
 like "$(jq -r '.status.nodeInfo.containerRuntimeVersion' <<<"$node")" "^containerd://v?$CONTAINERD_VERSION\$" "nodeInfo.containerRuntimeVersion"
 is "$(jq -r '.status.conditions[] | select(.type=="Ready") | .status' <<<"$node")" True "the Ready condition is True (the CNI network is up)"
+
+# every server of the cluster listens on loopback or the bridge's host address only
+pids=$(cat "$CLUSTER_DIR"/pids/* 2>/dev/null | grep -E '^[0-9]+$' | paste -sd'|')
+listen=$(ss -Hltnp | grep -E "pid=($pids)," | awk '{print $4}' | sort -u)
+echo "# listening: $(echo $listen)"
+is "$(grep -vE '^(127\.0\.0\.1|10\.244\.0\.1):[0-9]+$' <<<"$listen")" "" "every listener is on 127.0.0.1 or 10.244.0.1"
 
 # --- an image in the local registry, a pod ------------------------------------------
 python3 - "$top" "$work/img" <<'PY' || not_ok "building the test image"
@@ -129,6 +134,10 @@ done
 is "$(jq -c '[.exitCode, .reason, .message]' <<<"${term:-null}")" '[0,"Completed","probe-done\n"]' \
 	"the ephemeral container terminated with exit 0 and its termination message"
 
+# the host ends of the pods' veths (other jobs on this machine have their own)
+veths=$(ip -o link show master rvcni0 type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1)
+check "the pod's veth is on the bridge rvcni0 ($(echo $veths))" test -n "$veths"
+
 # --- down -----------------------------------------------------------------------------
 check "clusterctl down" "$CTL" down
 left=$(for p in /proc/[0-9]*; do tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -q -- "$CLUSTER_DIR" && echo "${p#/proc/}"; done)
@@ -136,7 +145,7 @@ is "$left" "" "no process of the state dir is left"
 is "$(ps -eo pid=,args= | grep -c "[c]ontainerd-shim-runc-v2 .*$CLUSTER_DIR")" 0 "no shim is left"
 is "$(awk -v d="$CLUSTER_DIR" 'index($2, d) == 1' /proc/self/mounts)" "" "no mount under the state dir is left (rootfs, netns, shm)"
 check_fails "no bridge rvcni0 is left" ip link show rvcni0 2>/dev/null
-is "$(ip -o link show type veth 2>/dev/null | wc -l)" "$veths_before" "no veth is left"
+is "$(for v in $veths; do ip link show "$v" >/dev/null 2>&1 && echo "$v"; done)" "" "no veth of the pods is left"
 is "$(ls -d /sys/fs/cgroup/*/rv-cluster-rv-cluster-test* 2>/dev/null)" "" "no cgroup is left"
 is "$(kflags)" "$kflags_before" "the kernel flags the kubelet sets are back (overcommit, panic)"
 is "$(iptables-save 2>/dev/null | grep -c ':KUBE-')" "$kube_chains_before" "no KUBE- iptables chain is left"
