@@ -13,6 +13,7 @@
 #include "pipeline/quarantine.h"
 #include "pipeline/report.h"
 #include "pipeline/verify.h"
+#include "pipeline/spool.h"
 #include "pipeline/webhook.h"
 #include "sources/git.h"
 #include "sources/kube.h"
@@ -343,10 +344,8 @@ int cmd_verify(int argc, char **argv)
 		for (i = 0; i < reports.n; i++) {
 			rv_webhook_cfg *h = &cfg.webhooks[cfg.nwebhooks++];
 
-			memset(h, 0, sizeof(*h));
+			rv_config_webhook_init(h);
 			h->url = strdup(reports.v[i]);
-			h->timeout_ms = 10000;
-			h->retries = 4;
 			if (secret_file)
 				h->secret_file = strdup(secret_file);
 			else if (getenv("RV_WEBHOOK_SECRET"))

@@ -12,7 +12,7 @@
 #include "core/frame.h"
 #include "core/walk.h"
 #include "core/manifest.h"
-#include "pipeline/packages.h"
+#include "pipeline/pkgcheck.h"
 #include "pipeline/report.h"
 #include "pipeline/verify.h"
 #include "sources/image.h"

@@ -1,4 +1,4 @@
-/* test_packages.c - the package side of a verification: both dbsets, findings, verdict inputs */
+/* test_pkgcheck.c - the package side of a verification: both dbsets, findings, verdict inputs */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pipeline/packages.h"
+#include "pipeline/pkgcheck.h"
 #include "util/error.h"
 #include "util/banned.h"
 

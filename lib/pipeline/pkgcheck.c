@@ -1,9 +1,9 @@
-/* packages.c - the package side of one container's verification: both dbsets, one verdict */
+/* pkgcheck.c - the package side of one container's verification: both dbsets, one verdict */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/manifest.h"
-#include "pipeline/packages.h"
+#include "pipeline/pkgcheck.h"
 #include "util/error.h"
 #include "util/sha256.h"
 #include "util/banned.h"

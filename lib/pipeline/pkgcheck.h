@@ -1,6 +1,6 @@
-/* packages.h - the package side of one container's verification: both dbsets, one verdict */
-#ifndef RV_PACKAGES_H
-#define RV_PACKAGES_H
+/* pkgcheck.h - the package side of one container's verification: both dbsets, one verdict */
+#ifndef RV_PKGCHECK_H
+#define RV_PKGCHECK_H
 
 #include <stddef.h>
 
