@@ -4,6 +4,7 @@ differs between two runs against the same pods, for tests/compare-reports.
 
     report_normalize.py REPORT.json EXITCODE [--drop stats.KEY]... > NORMALIZED.json
     report_normalize.py --summary REPORT.json   # one line per container
+    report_normalize.py --paths OLD.norm NEW.norm   # where two normalized reports differ
 
 Prints {"exitCode": N, "report": ...} as sorted, indented JSON so that two
 runs can be compared with diff -u. A report that is not JSON (a crash, a
@@ -90,9 +91,47 @@ def summary(path):
     return 0
 
 
+def differences(a, b, path, out):
+    """JSON paths where a and b differ; a pod is named by namespace/name"""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append("%s.%s %s" % (path, k, "added" if k not in a else "removed"))
+            else:
+                differences(a[k], b[k], "%s.%s" % (path, k), out)
+    elif isinstance(a, list) and isinstance(b, list):
+        for i in range(max(len(a), len(b))):
+            label = "%s[%d]" % (path, i)
+            item = a[i] if i < len(a) else b[i]
+            if isinstance(item, dict) and "namespace" in item and "name" in item:
+                label += "(%s/%s)" % (item["namespace"], item["name"])
+            if i >= len(a) or i >= len(b):
+                out.append("%s %s" % (label, "added" if i >= len(a) else "removed"))
+            else:
+                differences(a[i], b[i], label, out)
+    elif a != b:
+        out.append("%s: %s -> %s" % (path, json.dumps(a)[:80], json.dumps(b)[:80]))
+
+
+def paths(old, new):
+    with open(old) as f:
+        a = json.load(f)
+    with open(new) as f:
+        b = json.load(f)
+    out = []
+    differences(a, b, "", out)
+    for line in out[:20]:
+        print(line)
+    if len(out) > 20:
+        print("... and %d more" % (len(out) - 20))
+    return 0
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--summary":
         return summary(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--paths":
+        return paths(sys.argv[2], sys.argv[3])
     args = sys.argv[1:]
     drop_stats = set(DROP_STATS)
     while len(args) > 2 and args[-2] == "--drop" and args[-1].startswith("stats."):
