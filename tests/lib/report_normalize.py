@@ -24,7 +24,7 @@ notes, errors, stats, the exit code):
 
 - stats.registryRequests: depends on thread timing. Each worker resolves
   the spec's tag for the claims through a per-run cache that is filled
-  after the request (resolve_tag_once in lib/pipeline/verify.c: "two
+  after the request (rv_runcache_resolve_tag in lib/pipeline/runcache.c: "two
   workers may resolve the same tag at once, which costs one more request,
   not a wrong answer"), so two pods of one image give 5 or 6 requests from
   one binary on one state. registryBytes (blob bytes only: an image is
