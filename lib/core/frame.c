@@ -8,6 +8,7 @@
 
 #include "core/dbpath.h"
 #include "core/frame.h"
+#include "util/base64.h"
 #include "util/error.h"
 #include "util/sha256.h"
 #include "util/banned.h"
@@ -106,7 +107,7 @@ static int cur_done(const cursor *c)
 	return c->p == c->end;
 }
 
-/* --- base64 (RFC 4648, standard alphabet, strict) ----------------------- */
+/* --- base64 (RFC 4648, standard alphabet; decoded by util/base64) ------- */
 
 static void b64_encode(char *out, const unsigned char *in, size_t n)
 {
@@ -135,76 +136,6 @@ static void b64_encode(char *out, const unsigned char *in, size_t n)
 		out[o++] = b64_alphabet[(v >> 6) & 63];
 		out[o++] = '=';
 	}
-}
-
-static int b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decode exactly the canonical base64 of `want` bytes from s (len
- * characters) into out: the length must be 4 * ceil(want / 3), padding
- * only where the encoder puts it, and the unused low bits of the last
- * character zero, so each byte string has exactly one accepted text.
- * Returns 0, or the 1-based column of the first bad character (the length
- * itself being wrong is reported as column len + 1).
- */
-static size_t b64_decode_exact(unsigned char *out, const char *s, size_t len,
-	size_t want)
-{
-	size_t full = want / 3, rest = want % 3, i, o = 0;
-	int v[4];
-
-	if (len != 4 * (full + (rest ? 1 : 0)))
-		return len + 1;
-	for (i = 0; i < full; i++) {
-		const unsigned char *q = (const unsigned char *)s + 4 * i;
-		int k;
-
-		for (k = 0; k < 4; k++)
-			if ((v[k] = b64_value(q[k])) < 0)
-				return 4 * i + (size_t)k + 1;
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-	}
-	if (rest) {
-		const unsigned char *q = (const unsigned char *)s + 4 * full;
-		size_t col = 4 * full;
-
-		if ((v[0] = b64_value(q[0])) < 0)
-			return col + 1;
-		if ((v[1] = b64_value(q[1])) < 0)
-			return col + 2;
-		if (rest == 1) {
-			if (v[1] & 15)
-				return col + 2;
-			if (q[2] != '=')
-				return col + 3;
-			if (q[3] != '=')
-				return col + 4;
-			out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		} else {
-			if ((v[2] = b64_value(q[2])) < 0 || (v[2] & 3))
-				return col + 3;
-			if (q[3] != '=')
-				return col + 4;
-			out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		}
-	}
-	return 0;
 }
 
 /* --- the two kinds of frame ------------------------------------------- */
@@ -703,7 +634,7 @@ static int decode_frame(rv_buf *raw, frame_header *h, const frame_kind *k,
 			goto cleanup;
 		}
 		want = seq == h->lines ? last_bytes : LINE_BYTES;
-		col = b64_decode_exact((unsigned char *)payload.ptr + payload.len,
+		col = rv_base64_decode_exact((unsigned char *)payload.ptr + payload.len,
 			c.p, (size_t)(c.end - c.p), want);
 		if (col) {
 			rc = rv_error_set(RV_EFORMAT, "%s line %zu: bad base64 "

@@ -4,7 +4,7 @@
 
 #include "pipeline/result.h"
 #include "pipeline/runcache.h"
-#include "sources/registry.h"
+#include "sources/oci/registry.h"
 
 /*
  * The image a container runs, from its status.imageID

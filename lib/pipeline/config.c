@@ -9,7 +9,7 @@
 #include "core/glob.h"
 #include "core/manifest.h"
 #include "pipeline/config.h"
-#include "sources/yaml.h"
+#include "sources/yaml/yaml.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/banned.h"

@@ -8,14 +8,14 @@
 
 #include "core/dbset.h"
 #include "core/diff.h"
-#include "sources/sbom.h"
-#include "sources/sbom_diff.h"
+#include "sources/sbom/sbom.h"
+#include "sources/sbom/sbom_diff.h"
 
 /*
  * The image side and the probe each collect the package databases of
  * their filesystem into a dbset (core/dbset.h). Equal digests mean equal
  * databases; otherwise both are catalogued and diffed by purl
- * (sources/sbom_diff.h) and every difference becomes a report finding:
+ * (sources/sbom/sbom_diff.h) and every difference becomes a report finding:
  *
  *   package-added      a package installed at runtime (high)
  *   package-changed    another version at runtime (medium)

@@ -6,7 +6,7 @@
 
 #include "core/frame.h"
 #include "pipeline/probe.h"
-#include "sources/pods.h"
+#include "sources/kube/pods.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"

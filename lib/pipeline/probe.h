@@ -10,8 +10,8 @@
 #include "core/manifest.h"
 #include "pipeline/config.h"
 #include "pipeline/result.h"
-#include "sources/image.h"
-#include "sources/kube.h"
+#include "sources/oci/image.h"
+#include "sources/kube/kube.h"
 
 /* Ephemeral containers verify adds are named RV_PROBE_PREFIX + run + index. */
 #define RV_PROBE_PREFIX "rv-"

@@ -7,7 +7,7 @@
 
 #include "pipeline/quarantine.h"
 #include "pipeline/verdict.h"
-#include "sources/pods.h"
+#include "sources/kube/pods.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"

@@ -5,7 +5,7 @@
 #include <jansson.h>
 
 #include "pipeline/config.h"
-#include "sources/kube.h"
+#include "sources/kube/kube.h"
 
 /* Where respond's messages go (lib/ never prints): one line each, no
  * newline. */

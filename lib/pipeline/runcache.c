@@ -9,7 +9,7 @@
 #include "pipeline/pkgcheck.h"
 #include "pipeline/report.h"
 #include "pipeline/runcache.h"
-#include "sources/pods.h"
+#include "sources/kube/pods.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/banned.h"

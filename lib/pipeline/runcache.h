@@ -8,11 +8,11 @@
 #include <jansson.h>
 
 #include "pipeline/result.h"
-#include "sources/git.h"
-#include "sources/image.h"
-#include "sources/kube.h"
-#include "sources/registry.h"
-#include "sources/sbom.h"
+#include "sources/git/git.h"
+#include "sources/oci/image.h"
+#include "sources/kube/kube.h"
+#include "sources/oci/registry.h"
+#include "sources/sbom/sbom.h"
 
 typedef struct rv_runcache_opts {
 	const char *const *paths;     /* roots fingerprinted in images */

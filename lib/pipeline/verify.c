@@ -14,7 +14,7 @@
 #include "pipeline/runcache.h"
 #include "pipeline/verdict.h"
 #include "pipeline/verify.h"
-#include "sources/pods.h"
+#include "sources/kube/pods.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/json.h"

@@ -7,9 +7,9 @@
 #include <jansson.h>
 
 #include "pipeline/config.h"
-#include "sources/git.h"
-#include "sources/kube.h"
-#include "sources/registry.h"
+#include "sources/git/git.h"
+#include "sources/kube/kube.h"
+#include "sources/oci/registry.h"
 
 #define RV_REPORT_API_VERSION "runtime-verifier.io/v1"
 #define RV_REPORT_KIND "VerificationReport"
