@@ -21,6 +21,7 @@
 #include "sources/yaml/yaml.h"
 #include "util/base64.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/banned.h"
 
 extern char **environ;
@@ -242,14 +243,9 @@ static json_t *named(json_t *list, const char *name, const char *field)
 	return NULL;
 }
 
-static const char *str_field(json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
-
 static int dup_field(char **out, json_t *obj, const char *key)
 {
-	const char *v = str_field(obj, key);
+	const char *v = rv_json_str(obj, key);
 
 	*out = NULL;
 	if (!v || !*v)
@@ -262,7 +258,7 @@ static int load_exec(rv_kube *k, json_t *e, const char *dir, const char *file)
 {
 	exec_cfg *x = calloc(1, sizeof(*x));
 	json_t *args = json_object_get(e, "args"), *env = json_object_get(e, "env"), *v;
-	const char *cmd = str_field(e, "command"), *api = str_field(e, "apiVersion");
+	const char *cmd = rv_json_str(e, "command"), *api = rv_json_str(e, "apiVersion");
 	size_t i, n;
 	int rc = RV_ENOMEM;
 
@@ -302,7 +298,7 @@ static int load_exec(rv_kube *k, json_t *e, const char *dir, const char *file)
 	if (!x->env)
 		goto cleanup;
 	json_array_foreach(env, i, v) {
-		const char *name = str_field(v, "name"), *value = str_field(v, "value");
+		const char *name = rv_json_str(v, "name"), *value = rv_json_str(v, "value");
 		rv_buf b = RV_BUF_INIT(1 << 20);
 
 		if (!name || !value || strchr(name, '=')) {
@@ -351,7 +347,7 @@ static int load_kubeconfig(rv_kube *k, const char *file, const char *context)
 		free(dir);
 		dir = strdup(".");
 	}
-	ctxname = context ? context : str_field(root, "current-context");
+	ctxname = context ? context : rv_json_str(root, "current-context");
 	if (!ctxname || !*ctxname) {
 		rc = rv_error_set(RV_EINVAL, "%s has no current-context (use --context)", what);
 		goto cleanup;
@@ -361,7 +357,7 @@ static int load_kubeconfig(rv_kube *k, const char *file, const char *context)
 		rc = rv_error_set(RV_ENOTFOUND, "%s has no context '%s'", what, ctxname);
 		goto cleanup;
 	}
-	clname = str_field(ctx, "cluster");
+	clname = rv_json_str(ctx, "cluster");
 	if (!clname) {
 		rc = rv_error_set(RV_EINVAL, "%s: context '%s' has no cluster", what, ctxname);
 		goto cleanup;
@@ -383,10 +379,10 @@ static int load_kubeconfig(rv_kube *k, const char *file, const char *context)
 		goto cleanup;
 	}
 	k->insecure = json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"));
-	if ((v = str_field(cluster, "certificate-authority-data")) && *v) {
+	if ((v = rv_json_str(cluster, "certificate-authority-data")) && *v) {
 		if ((rc = base64_decode(&k->ca_data, v, "certificate-authority-data")) < 0)
 			goto cleanup;
-	} else if ((v = str_field(cluster, "certificate-authority")) && *v) {
+	} else if ((v = rv_json_str(cluster, "certificate-authority")) && *v) {
 		if (!(k->ca_file = resolve_path(dir, v))) {
 			rc = rv_error_set(RV_ENOMEM, "out of memory");
 			goto cleanup;
@@ -395,7 +391,7 @@ static int load_kubeconfig(rv_kube *k, const char *file, const char *context)
 	if ((rc = dup_field(&k->namespace, ctx, "namespace")) < 0)
 		goto cleanup;
 
-	uname = str_field(ctx, "user");
+	uname = rv_json_str(ctx, "user");
 	user = uname ? named(json_object_get(root, "users"), uname, "user") : NULL;
 	if (uname && !json_is_object(user)) {
 		rc = rv_error_set(RV_ENOTFOUND, "%s has no user '%s'", what, uname);
@@ -405,25 +401,25 @@ static int load_kubeconfig(rv_kube *k, const char *file, const char *context)
 		goto done;
 	if ((rc = dup_field(&k->token, user, "token")) < 0)
 		goto cleanup;
-	if (!k->token && (v = str_field(user, "tokenFile")) && *v) {
+	if (!k->token && (v = rv_json_str(user, "tokenFile")) && *v) {
 		if (!(k->token_file = resolve_path(dir, v))) {
 			rc = rv_error_set(RV_ENOMEM, "out of memory");
 			goto cleanup;
 		}
 	}
-	if ((v = str_field(user, "client-certificate-data")) && *v) {
+	if ((v = rv_json_str(user, "client-certificate-data")) && *v) {
 		if ((rc = base64_decode(&k->cert_data, v, "client-certificate-data")) < 0)
 			goto cleanup;
-	} else if ((v = str_field(user, "client-certificate")) && *v) {
+	} else if ((v = rv_json_str(user, "client-certificate")) && *v) {
 		if (!(k->cert_file = resolve_path(dir, v))) {
 			rc = rv_error_set(RV_ENOMEM, "out of memory");
 			goto cleanup;
 		}
 	}
-	if ((v = str_field(user, "client-key-data")) && *v) {
+	if ((v = rv_json_str(user, "client-key-data")) && *v) {
 		if ((rc = base64_decode(&k->key_data, v, "client-key-data")) < 0)
 			goto cleanup;
-	} else if ((v = str_field(user, "client-key")) && *v) {
+	} else if ((v = rv_json_str(user, "client-key")) && *v) {
 		if (!(k->key_file = resolve_path(dir, v))) {
 			rc = rv_error_set(RV_ENOMEM, "out of memory");
 			goto cleanup;
@@ -672,8 +668,8 @@ static int run_exec(rv_kube *k)
 		goto cleanup;
 	}
 	cred = json_loadb(outb.ptr ? outb.ptr : "", outb.len, 0, NULL);
-	kind = str_field(cred, "kind");
-	api = str_field(cred, "apiVersion");
+	kind = rv_json_str(cred, "kind");
+	api = rv_json_str(cred, "apiVersion");
 	st = json_object_get(cred, "status");
 	if (!json_is_object(cred) || !kind || strcmp(kind, "ExecCredential") || !api ||
 	    strcmp(api, x->api_version) || !json_is_object(st)) {
@@ -682,9 +678,9 @@ static int run_exec(rv_kube *k)
 			x->command, x->api_version);
 		goto cleanup;
 	}
-	tok = str_field(st, "token");
-	cert = str_field(st, "clientCertificateData");
-	key = str_field(st, "clientKeyData");
+	tok = rv_json_str(st, "token");
+	cert = rv_json_str(st, "clientCertificateData");
+	key = rv_json_str(st, "clientKeyData");
 	if (!(tok && *tok) && !(cert && key)) {
 		rc = rv_error_set(RV_EFORMAT,
 			"exec credential plugin '%s' gave neither a token nor a client certificate",
@@ -703,7 +699,7 @@ static int run_exec(rv_kube *k)
 	if (cert && key && ((rc = rv_buf_puts(&k->exec_cert, cert)) < 0 ||
 			    (rc = rv_buf_puts(&k->exec_key, key)) < 0))
 		goto cleanup;
-	k->token_expires = parse_time(str_field(st, "expirationTimestamp"));
+	k->token_expires = parse_time(rv_json_str(st, "expirationTimestamp"));
 	if (!k->token_expires)
 		k->token_expires = (time_t)-1; /* valid until a 401 */
 	rc = RV_OK;
@@ -900,11 +896,11 @@ static int status_error(long status, const char *method, const char *path,
 	case 504: code = RV_ETIMEOUT; break;
 	default: code = RV_ERROR; break;
 	}
-	if (json_is_object(st) && !strcmp(str_field(st, "kind") ? str_field(st, "kind") : "", "Status")) {
-		msg = str_field(st, "message");
-		reason = str_field(st, "reason");
+	if (json_is_object(st) && !strcmp(rv_json_str(st, "kind") ? rv_json_str(st, "kind") : "", "Status")) {
+		msg = rv_json_str(st, "message");
+		reason = rv_json_str(st, "reason");
 		json_array_foreach(json_object_get(json_object_get(st, "details"), "causes"), i, c) {
-			const char *f = str_field(c, "field"), *m = str_field(c, "message");
+			const char *f = rv_json_str(c, "field"), *m = rv_json_str(c, "message");
 
 			if (!m)
 				continue;

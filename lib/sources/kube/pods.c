@@ -9,19 +9,10 @@
 #include "util/base64.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/banned.h"
 
 #define PATH_CAP 8192
-
-static const char *str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static const char *meta(json_t *obj, const char *k)
-{
-	return str(json_object_get(obj, "metadata"), k);
-}
 
 /* Append "/api/v1[/namespaces/<ns>]/pods" to b. */
 static int pods_path(rv_buf *b, const char *ns)
@@ -96,8 +87,8 @@ int rv_pods_list(json_t **out, rv_kube *k, const char *namespace,
 		}
 		free(cont);
 		cont = NULL;
-		if (meta(page, "continue") && *meta(page, "continue") &&
-		    !(cont = strdup(meta(page, "continue")))) {
+		if (rv_json_meta(page, "continue") && *rv_json_meta(page, "continue") &&
+		    !(cont = strdup(rv_json_meta(page, "continue")))) {
 			rc = rv_error_set(RV_ENOMEM, "out of memory");
 			goto cleanup;
 		}
@@ -137,7 +128,7 @@ static int has_ephemeral(json_t *pod, const char *name)
 	size_t i;
 
 	json_array_foreach(list, i, e)
-		if (str(e, "name") && !strcmp(str(e, "name"), name))
+		if (rv_json_str(e, "name") && !strcmp(rv_json_str(e, "name"), name))
 			return 1;
 	return 0;
 }
@@ -146,7 +137,7 @@ int rv_pods_add_ephemeral(json_t **out, rv_kube *k, const char *ns,
 	const char *pod, json_t *container)
 {
 	rv_buf path = RV_BUF_INIT(PATH_CAP);
-	const char *name = str(container, "name");
+	const char *name = rv_json_str(container, "name");
 	json_t *patch = NULL;
 	char *body = NULL;
 	int rc, attempt;
@@ -197,7 +188,7 @@ json_t *rv_pods_container_status(json_t *pod, const char *name, int ephemeral)
 	size_t i;
 
 	json_array_foreach(list, i, st) {
-		const char *n = str(st, "name");
+		const char *n = rv_json_str(st, "name");
 
 		if (n && !strcmp(n, name))
 			return st;
@@ -231,7 +222,7 @@ static int settled(json_t *pod, const char *name)
 		return 0;
 	if (json_object_get(state, "terminated"))
 		return 1;
-	return stuck(str(json_object_get(state, "waiting"), "reason"));
+	return stuck(rv_json_str(json_object_get(state, "waiting"), "reason"));
 }
 
 struct waiter {
@@ -242,7 +233,7 @@ struct waiter {
 static int on_event(void *ctx, json_t *ev)
 {
 	struct waiter *w = ctx;
-	const char *type = str(ev, "type");
+	const char *type = rv_json_str(ev, "type");
 	json_t *obj = json_object_get(ev, "object");
 
 	if (!type || !json_is_object(obj))
@@ -271,7 +262,7 @@ int rv_pods_wait_ephemeral(json_t **out, rv_kube *k, const char *ns,
 		/* the pod as known (the patch's answer) the first time, else a
 		 * GET: the container may have finished already, and either gives
 		 * the resourceVersion to watch from */
-		if (known && meta(known, "resourceVersion")) {
+		if (known && rv_json_meta(known, "resourceVersion")) {
 			p = json_incref(known);
 			known = NULL;
 		} else if ((rc = rv_pods_get(&p, k, ns, pod)) < 0) {
@@ -291,9 +282,9 @@ int rv_pods_wait_ephemeral(json_t **out, rv_kube *k, const char *ns,
 			    (rc = rv_buf_printf(&path, "&timeoutSeconds=%ld",
 				    left / 1000 > 0 ? left / 1000 : 1)) < 0)
 				goto cleanup;
-			if (meta(p, "resourceVersion") &&
+			if (rv_json_meta(p, "resourceVersion") &&
 			    ((rc = rv_buf_puts(&path, "&resourceVersion=")) < 0 ||
-			     (rc = rv_kube_escape(&path, meta(p, "resourceVersion"))) < 0))
+			     (rc = rv_kube_escape(&path, rv_json_meta(p, "resourceVersion"))) < 0))
 				goto cleanup;
 			rc = rv_kube_watch(k, path.ptr, on_event, &w);
 			if (rc == 1) {
@@ -343,7 +334,7 @@ cleanup:
 int rv_pods_event(rv_kube *k, json_t *pod, const char *type,
 	const char *reason, const char *message)
 {
-	const char *ns = meta(pod, "namespace"), *name = meta(pod, "name");
+	const char *ns = rv_json_meta(pod, "namespace"), *name = rv_json_meta(pod, "name");
 	rv_buf path = RV_BUF_INIT(PATH_CAP);
 	json_t *ev = NULL;
 	char stamp[RV_TIME_ISO_LEN], evname[300], *body = NULL;
@@ -361,8 +352,8 @@ int rv_pods_event(rv_kube *k, json_t *pod, const char *type,
 		"apiVersion", "v1", "kind", "Event",
 		"metadata", "name", evname, "namespace", ns,
 		"involvedObject", "apiVersion", "v1", "kind", "Pod", "name", name,
-		"namespace", ns, "uid", meta(pod, "uid"),
-		"resourceVersion", meta(pod, "resourceVersion"),
+		"namespace", ns, "uid", rv_json_meta(pod, "uid"),
+		"resourceVersion", rv_json_meta(pod, "resourceVersion"),
 		"type", type, "reason", reason, "message", message,
 		"source", "component", "runtime-verifier",
 		"firstTimestamp", stamp, "lastTimestamp", stamp, "count", 1);
@@ -427,11 +418,11 @@ int rv_pods_pull_secret(char **out, size_t *len, rv_kube *k, const char *ns,
 		goto cleanup;
 	if ((rc = rv_kube_request(k, &secret, NULL, "GET", path.ptr, NULL, NULL, 0)) < 0)
 		goto cleanup;
-	type = str(secret, "type");
+	type = rv_json_str(secret, "type");
 	data = json_object_get(secret, "data");
-	b64 = str(data, ".dockerconfigjson");
+	b64 = rv_json_str(data, ".dockerconfigjson");
 	if (!b64)
-		b64 = str(data, ".dockercfg");
+		b64 = rv_json_str(data, ".dockercfg");
 	if (!b64) {
 		rc = rv_error_set(RV_EFORMAT,
 			"pull secret '%s/%s' (type '%s') has no .dockerconfigjson", ns, name,
@@ -472,8 +463,8 @@ static const char *controller(const char **kind, json_t *pod, char *buf, size_t 
 	size_t i;
 
 	json_array_foreach(owners, i, o) {
-		const char *k = str(o, "kind"), *name = str(o, "name");
-		const char *hash = str(json_object_get(json_object_get(pod, "metadata"), "labels"),
+		const char *k = rv_json_str(o, "kind"), *name = rv_json_str(o, "name");
+		const char *hash = rv_json_str(json_object_get(json_object_get(pod, "metadata"), "labels"),
 			"pod-template-hash");
 		size_t nl, hl;
 
@@ -510,5 +501,5 @@ const char *rv_pods_workload_ref(const char **kind, json_t *pod, char *buf, size
 	if (name)
 		return name;
 	*kind = "Pod";
-	return str(json_object_get(pod, "metadata"), "name");
+	return rv_json_str(json_object_get(pod, "metadata"), "name");
 }
