@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "core/dbset.h"
 #include "core/frame.h"
+#include "core/summary.h"
 #include "core/manifest.h"
 #include "sources/sbom/sbom.h"
 #include "sources/sbom/sbom_cdx.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/frame.h"
+#include "core/summary.h"
 #include "pipeline/probe.h"
 #include "sources/kube/pods.h"
 #include "util/buf.h"

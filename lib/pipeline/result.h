@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "core/diff.h"
-#include "core/frame.h"
+#include "core/summary.h"
 #include "util/sha256.h"
 
 /* The answer for one container (docs/report.schema.json, "verdict").
