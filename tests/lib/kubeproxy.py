@@ -465,7 +465,7 @@ class Handler(BaseHTTPRequestHandler):
     def forward(self, u, body, f, fault, reset, t0):
         headers = {}
         for k, v in self.headers.items():
-            if k.lower() in HOP or k.lower() in ("host", "content-length"):
+            if k.lower() in HOP or k.lower() in ("host", "content-length", "expect"):
                 continue
             headers[k] = v
         if body is not None:
