@@ -166,6 +166,17 @@ code=$(C /api/v1/namespaces/default/configmaps/nope -X PUT -H 'Content-Type: app
 	--data-binary '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nope","resourceVersion":"1"}}' -o /dev/null -w '%{http_code}')
 is "$code" 404 "a PUT of an object that does not exist is not raced (the real 404)"
 
+# a resource in a group: conflict_puts.RESOURCE.GROUP
+fault clear conflict_puts.leases.coordination.k8s.io=1
+LS=/apis/coordination.k8s.io/v1/namespaces/default/leases
+C "$LS" -X POST -H 'Content-Type: application/json' -o /dev/null \
+	--data-binary '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"rv-lock"},"spec":{"holderIdentity":"a"}}'
+C "$LS/rv-lock" | jq '.spec.holderIdentity="b"' >"$T/lease.json"
+code=$(C "$LS/rv-lock" -X PUT -H 'Content-Type: application/json' --data-binary @"$T/lease.json" -o "$T/b" -w '%{http_code}')
+is "$code $(jq -r .message "$T/b")" '409 Operation cannot be fulfilled on leases.coordination.k8s.io "rv-lock": the object has been modified; please apply your changes to the latest version and try again' \
+	"conflict_puts.leases.coordination.k8s.io=1: the real 409 names the group"
+is "$(jq -c .details "$T/b")" '{"name":"rv-lock","group":"coordination.k8s.io","kind":"leases"}' "with details name, group, kind"
+
 fault clear already_exists_posts.configmaps=1
 body='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"fresh"},"data":{"a":"1"}}'
 code=$(C "$CM" -X POST -H 'Content-Type: application/json' --data-binary "$body" -o "$T/b" -w '%{http_code}')
@@ -205,8 +216,24 @@ fault clear
 for _ in 1 2 3; do C "$CM/counted" -o /dev/null; done
 is "$(logcount '.path=="/api/v1/namespaces/default/configmaps/counted" and .method=="GET" and .status==404')" 3 "the log has one line per request (3 GETs, 404)"
 is "$(logcount '.status==429 and .fault=="throttle_every"')" "$(logcount '.status==429')" "every 429 in the log is marked throttle_every"
-is "$(logcount '.fault=="conflict_puts"')" 2 "concurrent writes are marked conflict_puts"
+is "$(logcount '.fault=="conflict_puts"')" 3 "concurrent writes are marked conflict_puts (3)"
 is "$(logcount '(.path=="/api" or .path=="/apis" or (.path|startswith("/openapi")) or .path=="/version") and .fault!=null')" 0 "no discovery request was faulted"
+
+# --- a second proxy: the cluster CA signs its certificate, a token file for its writes ------------
+printf '%s\n' "$CP_ADMIN_TOKEN" >"$T/admin.token"
+echo '{"already_exists_posts.configmaps": 1}' >"$T/faults2.json"
+python3 "$PROXY_PY" serve --upstream "$CP_URL" --upstream-ca "$CP_CA" --faults "$T/faults2.json" \
+	--log "$T/requests2.log" --dir "$T/proxy2" --pidfile "$T/proxy2.pid" --port-file "$T/proxy2.port" \
+	--ca-cert "$CP_DIR/pki/ca.crt" --ca-key "$CP_DIR/pki/ca.key" --admin-token-file "$T/admin.token" \
+	>/dev/null 2>"$T/proxy2.err" &
+for _ in $(seq 1 100); do [ -s "$T/proxy2.port" ] && break; sleep 0.1; done
+cp_kubeconfig "$T/px2.kubeconfig" "https://127.0.0.1:$(cat "$T/proxy2.port")" "$CP_CA" "$CP_ADMIN_TOKEN"
+K2() { "$CP_KUBECTL" --kubeconfig "$T/px2.kubeconfig" --cache-dir "$T/kcache2" --request-timeout=30s "$@"; }
+is "$(K2 get ns default -o name)" "namespace/default" "--ca-cert/--ca-key: clients trust the cluster's own CA"
+like "$(K2 create configmap second 2>&1)" 'configmaps "second" already exists' "--admin-token-file: the proxy's own create uses the token (kubectl's protobuf POST raced)"
+is "$(KD get cm second -o jsonpath='{.metadata.annotations.test\.runtime-verifier\.io/concurrent-writes}')" "1" "the protobuf-created object got the annotation by a merge patch"
+kill -TERM "$(cat "$T/proxy2.pid")"
+for _ in $(seq 1 50); do [ -e "$T/proxy2.pid" ] || break; sleep 0.1; done
 
 # --- runtime-verifier's own client -----------------------------------------------------------------
 if [ -x "$RV" ]; then
@@ -249,7 +276,7 @@ cp_stop
 check_fails "cp_stop: kube-apiserver is gone" alive "$apid"
 check_fails "cp_stop: etcd is gone" alive "$epid"
 free=yes
-for p in "$PORT" "$CP_PORT" "$CP_ETCD_PORT" "$CP_ETCD_PEER_PORT"; do
+for p in "$PORT" "$(cat "$T/proxy2.port")" "$CP_PORT" "$CP_ETCD_PORT" "$CP_ETCD_PEER_PORT"; do
 	# SO_REUSEADDR: a closed connection's TIME_WAIT does not count, a listener does
 	python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen()' "$p" 2>/dev/null || free="no ($p)"
 done
