@@ -17,7 +17,10 @@ FAULTS=$T/faults.json
 PLOG=$T/requests.log
 ppid_file=$T/proxy.pid
 cleanup() {
-	[ -f "$ppid_file" ] && kill -TERM "$(cat "$ppid_file")" 2>/dev/null
+	local f
+	for f in "$ppid_file" "$T/proxy2.pid"; do
+		[ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
+	done
 	cp_stop
 	rm -rf "$T"
 }
