@@ -60,7 +60,7 @@ whenever the faults file changes. throttle_every is checked before
 error_every; a request that gets either is not forwarded.
 
 The log (--log) has one JSON line per request: time, method, path, query,
-status, fault (null or the knob that acted), ms.
+status, fault (null or the knob that acted), content_type, ms.
 """
 import argparse
 import base64
