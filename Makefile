@@ -21,10 +21,11 @@ PROBE_LIBS = -static -lcrypto -lz -pthread -ldl
 LAYERS   = util core sources pipeline
 UTIL_SRC     := $(sort $(wildcard lib/util/*.c))
 CORE_SRC     := $(sort $(wildcard lib/core/*.c))
-SOURCES_SRC  := $(sort $(wildcard lib/sources/*.c))
+SOURCES_SRC  := $(sort $(wildcard lib/sources/*.c lib/sources/*/*.c))
 PIPELINE_SRC := $(sort $(wildcard lib/pipeline/*.c))
 LIB_SRC      := $(UTIL_SRC) $(CORE_SRC) $(SOURCES_SRC) $(PIPELINE_SRC)
-PROBE_LIB_SRC := $(UTIL_SRC) $(CORE_SRC)
+# rv-probe takes no JSON library: util/json stays out of its archive.
+PROBE_LIB_SRC := $(filter-out lib/util/json.c,$(UTIL_SRC)) $(CORE_SRC)
 RV_SRC       := $(sort $(wildcard cmd/runtime-verifier/*.c))
 PROBE_SRC    := $(sort $(wildcard cmd/rv-probe/*.c))
 UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))

@@ -5,8 +5,8 @@
 #include <stddef.h>
 
 #include "core/manifest.h"
-#include "sources/image.h"
-#include "sources/registry.h"
+#include "sources/oci/image.h"
+#include "sources/oci/registry.h"
 #include "util/buf.h"
 
 struct json_t;

@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "pipeline/report.h"
 #include "util/clock.h"
-#include "sources/git.h"
+#include "sources/git/git.h"
 #include "util/error.h"
 #include "util/banned.h"
 

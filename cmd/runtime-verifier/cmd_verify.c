@@ -9,13 +9,12 @@
 #include "cli.h"
 #include "commands.h"
 #include "pipeline/config.h"
-#include "pipeline/policyreport.h"
 #include "pipeline/quarantine.h"
 #include "pipeline/report.h"
+#include "pipeline/respond.h"
 #include "pipeline/verify.h"
-#include "pipeline/webhook.h"
-#include "sources/git.h"
-#include "sources/kube.h"
+#include "sources/git/git.h"
+#include "sources/kube/kube.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/banned.h"
@@ -121,36 +120,26 @@ static int parse_bool(const char *s, int *out)
 	return 0;
 }
 
+/* A copy of sv's strings, NULL-terminated; NULL when out of memory
+ * (nothing is left allocated). */
 static char **dup_strv(const cli_strv *sv)
 {
 	char **v = calloc(sv->n + 1, sizeof(char *));
 	size_t i;
 
 	for (i = 0; v && i < sv->n; i++)
-		if (!(v[i] = strdup(sv->v[i])))
+		if (!(v[i] = strdup(sv->v[i]))) {
+			while (i--)
+				free(v[i]);
+			free(v);
 			return NULL;
+		}
 	return v;
 }
 
-struct deliver {
-	const rv_config *cfg;
-	const char *ca;
-	int failed;
-};
-
-/* Deliver one report to every webhook; RV_OK only if all took it. */
-static int deliver_all(void *p, const char *key, const char *body, size_t len)
+static void say(void *ctx, const char *msg)
 {
-	struct deliver *d = p;
-	size_t i;
-	int rc = RV_OK;
-
-	for (i = 0; i < d->cfg->nwebhooks; i++)
-		if (rv_webhook_post(&d->cfg->webhooks[i], body, len, key, d->ca) < 0) {
-			cli_msg("verify", "%s", rv_error_last());
-			rc = RV_ERROR;
-		}
-	return rc;
+	cli_msg("verify", "%s", msg);
 }
 
 /* Refusals that do not change a verdict (the annotation patch, Events,
@@ -176,305 +165,303 @@ static void print_refusals(json_t *report)
 	}
 }
 
-int cmd_verify(int argc, char **argv)
-{
-	cli_strv namespaces = { 0 }, paths = { 0 }, reports = { 0 }, insecure = { 0 }, repos = { 0 };
-	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *probe_image = NULL;
-	const char *selector = NULL, *secret_file = NULL, *spool = NULL, *ca = NULL;
-	const char *cache = NULL, *docker = NULL, *run_id = NULL, *min_interval = NULL;
-	const char *probe_timeout = NULL, *hook_ca = NULL;
-	int all = 0, fail_on_drift = 0, json_out = 0, concurrency = 0, events = 1, annotate = 1;
-	long lookback = 0;
-	int q_after = -1, q_dry = 0, q_evict = 0, q_failed = 0;
-	int policy_reports = -1;   /* -1: the config's policyReports */
-	int packages = -1;         /* -1: the config's packages */
-	rv_config cfg;
-	rv_kube *k = NULL;
-	rv_kube_opts ko;
-	rv_verify_opts vo;
-	rv_git_options go;
-	rv_git_repo **git = NULL;
-	json_t *report = NULL;
-	rv_buf text = RV_BUF_INIT(64u << 20);
-	char *body = NULL;
-	int c, rc = RV_EXIT_FAIL, cfg_ok = 0;
-	size_t i;
+/* What the command line says; strings borrowed from argv. */
+struct args {
+	cli_strv namespaces, paths, reports, insecure, repos;
+	const char *config, *kubeconfig, *context, *probe_image, *selector;
+	const char *secret_file, *spool, *ca, *cache, *docker, *run_id;
+	const char *min_interval, *probe_timeout, *hook_ca;
+	int all, fail_on_drift, json_out, concurrency, events, annotate;
+	long lookback;
+	int q_after, q_dry, q_evict;
+	int policy_reports;   /* -1: the config's policyReports */
+	int packages;         /* -1: the config's packages */
+};
 
+static void args_dispose(struct args *a)
+{
+	cli_strv_dispose(&a->namespaces);
+	cli_strv_dispose(&a->paths);
+	cli_strv_dispose(&a->reports);
+	cli_strv_dispose(&a->insecure);
+	cli_strv_dispose(&a->repos);
+}
+
+/* Parse argv into a. -1 when the run goes on, else the exit code (usage
+ * error or --help). */
+static int parse_args(struct args *a, int argc, char **argv)
+{
+	int c;
+
+	a->events = a->annotate = 1;
+	a->q_after = a->policy_reports = a->packages = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:Al:o:h", longopts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
-		case 'n': cli_strv_push(&namespaces, optarg); break;
-		case 'A': all = 1; break;
-		case 'l': selector = optarg; break;
-		case O_PATH: cli_strv_push(&paths, optarg); break;
-		case O_CONFIG: config = optarg; break;
+		case 'n': cli_strv_push(&a->namespaces, optarg); break;
+		case 'A': a->all = 1; break;
+		case 'l': a->selector = optarg; break;
+		case O_PATH: cli_strv_push(&a->paths, optarg); break;
+		case O_CONFIG: a->config = optarg; break;
 		case O_FAIL:
-			if (parse_bool(optarg, &fail_on_drift) < 0) {
-				rc = cli_usage_error("verify", "--fail-on-drift takes true or false, not '%s'", optarg);
-				goto cleanup;
-			}
+			if (parse_bool(optarg, &a->fail_on_drift) < 0)
+				return cli_usage_error("verify", "--fail-on-drift takes true or false, not '%s'", optarg);
 			break;
-		case O_REPORT: cli_strv_push(&reports, optarg); break;
-		case O_SECRET: secret_file = optarg; break;
-		case O_HOOKCA: hook_ca = optarg; break;
-		case O_SPOOL: spool = optarg; break;
+		case O_REPORT: cli_strv_push(&a->reports, optarg); break;
+		case O_SECRET: a->secret_file = optarg; break;
+		case O_HOOKCA: a->hook_ca = optarg; break;
+		case O_SPOOL: a->spool = optarg; break;
 		case 'o':
 			if (!strcmp(optarg, "json"))
-				json_out = 1;
-			else if (strcmp(optarg, "text")) {
-				rc = cli_usage_error("verify", "unknown output '%s' (text or json)", optarg);
-				goto cleanup;
-			}
+				a->json_out = 1;
+			else if (strcmp(optarg, "text"))
+				return cli_usage_error("verify", "unknown output '%s' (text or json)", optarg);
 			break;
 		case O_CONC:
-			concurrency = (int)strtol(optarg, &end, 10);
-			if (*end || concurrency < 1 || concurrency > 64) {
-				rc = cli_usage_error("verify", "--concurrency takes 1 to 64, not '%s'", optarg);
-				goto cleanup;
-			}
+			a->concurrency = (int)strtol(optarg, &end, 10);
+			if (*end || a->concurrency < 1 || a->concurrency > 64)
+				return cli_usage_error("verify", "--concurrency takes 1 to 64, not '%s'", optarg);
 			break;
-		case O_PROBE: probe_image = optarg; break;
-		case O_MIN: min_interval = optarg; break;
-		case O_PTIMEOUT: probe_timeout = optarg; break;
-		case O_REPO: cli_strv_push(&repos, optarg); break;
+		case O_PROBE: a->probe_image = optarg; break;
+		case O_MIN: a->min_interval = optarg; break;
+		case O_PTIMEOUT: a->probe_timeout = optarg; break;
+		case O_REPO: cli_strv_push(&a->repos, optarg); break;
 		case O_LOOKBACK:
-			lookback = strtol(optarg, &end, 10);
-			if (*end || lookback < 1 || lookback > RV_GIT_MAX_LOOKBACK) {
-				rc = cli_usage_error("verify", "--lookback takes 1 to %d, not '%s'",
+			a->lookback = strtol(optarg, &end, 10);
+			if (*end || a->lookback < 1 || a->lookback > RV_GIT_MAX_LOOKBACK)
+				return cli_usage_error("verify", "--lookback takes 1 to %d, not '%s'",
 					RV_GIT_MAX_LOOKBACK, optarg);
-				goto cleanup;
-			}
 			break;
-		case O_KUBECONFIG: kubeconfig = optarg; break;
-		case O_CONTEXT: context = optarg; break;
-		case O_INSECURE: cli_strv_push(&insecure, optarg); break;
-		case O_CA: ca = optarg; break;
-		case O_CACHE: cache = optarg; break;
-		case O_DOCKER: docker = optarg; break;
-		case O_NOEVENTS: events = 0; break;
-		case O_NOANNOTATE: annotate = 0; break;
-		case O_RUNID: run_id = optarg; break;
+		case O_KUBECONFIG: a->kubeconfig = optarg; break;
+		case O_CONTEXT: a->context = optarg; break;
+		case O_INSECURE: cli_strv_push(&a->insecure, optarg); break;
+		case O_CA: a->ca = optarg; break;
+		case O_CACHE: a->cache = optarg; break;
+		case O_DOCKER: a->docker = optarg; break;
+		case O_NOEVENTS: a->events = 0; break;
+		case O_NOANNOTATE: a->annotate = 0; break;
+		case O_RUNID: a->run_id = optarg; break;
 		case O_QAFTER:
-			q_after = (int)strtol(optarg, &end, 10);
-			if (!*optarg || *end || q_after < 0 || q_after > 1000) {
-				rc = cli_usage_error("verify", "--quarantine-after takes 0 to 1000, not '%s'", optarg);
-				goto cleanup;
-			}
+			a->q_after = (int)strtol(optarg, &end, 10);
+			if (!*optarg || *end || a->q_after < 0 || a->q_after > 1000)
+				return cli_usage_error("verify", "--quarantine-after takes 0 to 1000, not '%s'", optarg);
 			break;
-		case O_QDRY: q_dry = 1; break;
-		case O_EVICT: q_evict = 1; break;
+		case O_QDRY: a->q_dry = 1; break;
+		case O_EVICT: a->q_evict = 1; break;
 		case O_POLR:
-			if (parse_bool(optarg, &policy_reports) < 0) {
-				rc = cli_usage_error("verify", "--policy-reports takes true or false, not '%s'", optarg);
-				goto cleanup;
-			}
+			if (parse_bool(optarg, &a->policy_reports) < 0)
+				return cli_usage_error("verify", "--policy-reports takes true or false, not '%s'", optarg);
 			break;
 		case O_PKGS:
-			if (parse_bool(optarg, &packages) < 0) {
-				rc = cli_usage_error("verify", "--packages takes true or false, not '%s'", optarg);
-				goto cleanup;
-			}
+			if (parse_bool(optarg, &a->packages) < 0)
+				return cli_usage_error("verify", "--packages takes true or false, not '%s'", optarg);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			rc = RV_EXIT_OK;
-			goto cleanup;
+			return RV_EXIT_OK;
 		default:
-			rc = cli_usage_error("verify", "unknown option");
-			goto cleanup;
+			return cli_usage_error("verify", "unknown option");
 		}
 	}
-	if (optind < argc) {
-		rc = cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
-		goto cleanup;
-	}
-	if (all && namespaces.n) {
-		rc = cli_usage_error("verify", "--namespace and --all-namespaces exclude each other");
-		goto cleanup;
-	}
-	if (run_id && (strlen(run_id) > 15 || strspn(run_id, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(run_id))) {
-		rc = cli_usage_error("verify", "--run-id takes up to 15 lower-case letters and digits");
-		goto cleanup;
-	}
+	if (optind < argc)
+		return cli_usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	if (a->all && a->namespaces.n)
+		return cli_usage_error("verify", "--namespace and --all-namespaces exclude each other");
+	if (a->run_id && (strlen(a->run_id) > 15 ||
+	    strspn(a->run_id, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(a->run_id)))
+		return cli_usage_error("verify", "--run-id takes up to 15 lower-case letters and digits");
+	return -1;
+}
 
-	if (rv_config_init(&cfg) < 0)
-		goto fail;
-	cfg_ok = 1;
-	if (config && rv_config_load(&cfg, config) < 0)
-		goto fail;
-	if (paths.n) {
-		for (i = 0; i < paths.n; i++)
-			if (rv_manifest_check_path(paths.v[i], strlen(paths.v[i])) < 0) {
-				rc = cli_usage_error("verify", "--path: %s", rv_error_last());
-				goto cleanup;
-			}
-		for (i = 0; i < cfg.npaths; i++)
-			free(cfg.paths[i]);
-		free(cfg.paths);
-		cfg.paths = dup_strv(&paths);
-		cfg.npaths = paths.n;
-	}
-	if (concurrency)
-		cfg.concurrency = concurrency;
-	if (q_after >= 0)
-		cfg.quarantine.after = q_after;
-	cfg.quarantine.dry_run |= q_dry;
-	cfg.quarantine.evict |= q_evict;
-	if (policy_reports >= 0)
-		cfg.policy_reports = policy_reports;
-	if (packages >= 0)
-		cfg.packages = packages;
-	if (min_interval && rv_config_duration(&cfg.min_interval_ms, min_interval) < 0) {
-		rc = cli_usage_error("verify", "--min-interval: %s", rv_error_last());
-		goto cleanup;
-	}
-	if (probe_timeout && rv_config_duration(&cfg.probe_timeout_ms, probe_timeout) < 0) {
-		rc = cli_usage_error("verify", "--probe-timeout: %s", rv_error_last());
-		goto cleanup;
-	}
-	if (reports.n) {
-		rv_webhook_cfg *w = realloc(cfg.webhooks, (cfg.nwebhooks + reports.n) * sizeof(*w));
+/* Replace *dst with a copy of s. RV_ENOMEM. */
+static int set_copy(char **dst, const char *s)
+{
+	char *c = strdup(s);
 
-		if (!w)
-			goto fail;
-		cfg.webhooks = w;
-		for (i = 0; i < reports.n; i++) {
-			rv_webhook_cfg *h = &cfg.webhooks[cfg.nwebhooks++];
+	if (!c)
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	free(*dst);
+	*dst = c;
+	return RV_OK;
+}
 
-			memset(h, 0, sizeof(*h));
-			h->url = strdup(reports.v[i]);
-			h->timeout_ms = 10000;
-			h->retries = 4;
-			if (secret_file)
-				h->secret_file = strdup(secret_file);
-			else if (getenv("RV_WEBHOOK_SECRET"))
-				h->secret_env = strdup("RV_WEBHOOK_SECRET");
+/* The command line over the configuration file. -1 when the run goes
+ * on, else the exit code of a usage error; RV_EXIT_FAIL with the error
+ * set for anything else. */
+static int merge_args(rv_config *cfg, const struct args *a)
+{
+	size_t i;
+
+	if (a->paths.n) {
+		char **v;
+
+		for (i = 0; i < a->paths.n; i++)
+			if (rv_manifest_check_path(a->paths.v[i], strlen(a->paths.v[i])) < 0)
+				return cli_usage_error("verify", "--path: %s", rv_error_last());
+		if (!(v = dup_strv(&a->paths))) {
+			rv_error_set(RV_ENOMEM, "out of memory");
+			return RV_EXIT_FAIL;
+		}
+		for (i = 0; i < cfg->npaths; i++)
+			free(cfg->paths[i]);
+		free(cfg->paths);
+		cfg->paths = v;
+		cfg->npaths = a->paths.n;
+	}
+	if (a->concurrency)
+		cfg->concurrency = a->concurrency;
+	if (a->q_after >= 0)
+		cfg->quarantine.after = a->q_after;
+	cfg->quarantine.dry_run |= a->q_dry;
+	cfg->quarantine.evict |= a->q_evict;
+	if (a->policy_reports >= 0)
+		cfg->policy_reports = a->policy_reports;
+	if (a->packages >= 0)
+		cfg->packages = a->packages;
+	if (a->min_interval && rv_config_duration(&cfg->min_interval_ms, a->min_interval) < 0)
+		return cli_usage_error("verify", "--min-interval: %s", rv_error_last());
+	if (a->probe_timeout && rv_config_duration(&cfg->probe_timeout_ms, a->probe_timeout) < 0)
+		return cli_usage_error("verify", "--probe-timeout: %s", rv_error_last());
+	if (a->reports.n) {
+		rv_webhook_cfg *w = realloc(cfg->webhooks, (cfg->nwebhooks + a->reports.n) * sizeof(*w));
+
+		if (!w) {
+			rv_error_set(RV_ENOMEM, "out of memory");
+			return RV_EXIT_FAIL;
+		}
+		cfg->webhooks = w;
+		for (i = 0; i < a->reports.n; i++) {
+			rv_webhook_cfg *h = &cfg->webhooks[cfg->nwebhooks++];
+
+			rv_config_webhook_init(h);
+			if (set_copy(&h->url, a->reports.v[i]) < 0 ||
+			    (a->secret_file && set_copy(&h->secret_file, a->secret_file) < 0) ||
+			    (!a->secret_file && getenv("RV_WEBHOOK_SECRET") &&
+			     set_copy(&h->secret_env, "RV_WEBHOOK_SECRET") < 0))
+				return RV_EXIT_FAIL;
 		}
 	}
-	if (spool) {
-		free(cfg.spool_dir);
-		cfg.spool_dir = strdup(spool);
-	}
+	if (a->spool && set_copy(&cfg->spool_dir, a->spool) < 0)
+		return RV_EXIT_FAIL;
+	return -1;
+}
 
-	memset(&ko, 0, sizeof(ko));
-	ko.kubeconfig = kubeconfig;
-	ko.context = context;
-	ko.timeout_ms = cfg.api_timeout_ms;
-	if (rv_kube_new(&k, &ko) < 0)
-		goto fail;
-
-	memset(&go, 0, sizeof(go));
-	go.lookback = (unsigned)lookback;
-	if (repos.n) {
-		git = calloc(repos.n, sizeof(*git));
-		if (!git)
-			goto fail;
-		for (i = 0; i < repos.n; i++)
-			if (rv_git_new(&git[i], repos.v[i], NULL) < 0)
-				goto fail;
-	}
-
-	/* reports that could not be delivered last time go first */
-	if (cfg.spool_dir && cfg.nwebhooks) {
-		struct deliver d = { &cfg, hook_ca, 0 };
-		size_t sent, left;
-
-		if (rv_spool_flush(cfg.spool_dir, deliver_all, &d, &sent, &left) < 0)
-			cli_msg("verify", "%s", rv_error_last());
-		else if (sent || left)
-			cli_msg("verify", "spool: %zu earlier reports delivered, %zu still waiting", sent, left);
-	}
-
-	memset(&vo, 0, sizeof(vo));
-	vo.cfg = &cfg;
-	vo.namespaces = namespaces.v;
-	vo.nnamespaces = namespaces.n;
-	vo.all_namespaces = all;
-	vo.selector = selector;
-	vo.probe_image = probe_image;
-	vo.run_id = run_id;
-	vo.registry.insecure = (const char *const *)(insecure.n ? insecure.v : (const char **)cfg.insecure_registries);
-	vo.registry.ninsecure = insecure.n ? insecure.n : cfg.ninsecure;
-	vo.registry.ca_file = ca ? ca : cfg.registry_ca;
-	vo.registry.docker_config = docker ? docker : cfg.docker_config;
-	vo.cache_dir = cache ? cache : cfg.cache_dir;
-	vo.repos = git;
-	vo.nrepos = repos.n;
-	vo.git = &go;
-	vo.events = events;
-	vo.annotate = annotate;
-	if (rv_verify_run(&report, k, &vo) < 0 && !report)
-		goto fail;
-	if (!report)
-		goto fail;
-	if (cfg.quarantine.after > 0) {
-		rv_quarantine_opts qo = { &cfg.quarantine, NULL, events, 0, NULL };
-
-		q_failed = rv_quarantine_run(report, k, &qo) < 0;
-	}
-	/* a PolicyReport not written is one of the run's errors: printed
-	 * below with them, and the exit code is 2 */
-	if (cfg.policy_reports)
-		(void)rv_policyreport_write(k, report, NULL);
+/* The report to stdout (JSON or text), its errors and refusals to stderr. */
+static int print_report(json_t *report, int json_out)
+{
+	json_t *qerr = json_object_get(json_object_get(report, "quarantine"), "errors");
+	rv_buf text = RV_BUF_INIT(64u << 20);
+	char *body = NULL;
+	size_t i;
+	int rc = RV_OK;
 
 	if (json_out) {
 		body = json_dumps(report, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (!body || cli_write_all(1, body, strlen(body)) < 0 || cli_write_all(1, "\n", 1) < 0)
-			goto fail;
-		free(body);
-		body = NULL;
-	} else {
-		if (rv_report_text(&text, report) < 0 || rv_quarantine_text(&text, report) < 0 ||
-		    cli_write_all(1, text.ptr, text.len) < 0)
-			goto fail;
+			rc = RV_ERROR;
+	} else if (rv_report_text(&text, report) < 0 || rv_quarantine_text(&text, report) < 0 ||
+		   cli_write_all(1, text.ptr, text.len) < 0) {
+		rc = RV_ERROR;
 	}
 	for (i = 0; i < json_array_size(json_object_get(report, "errors")); i++)
 		cli_msg("verify", "%s", json_string_value(json_array_get(json_object_get(report, "errors"), i)));
 	print_refusals(report);
-	rc = rv_report_exit_code(report, fail_on_drift);
-	for (i = 0; i < json_array_size(json_object_get(json_object_get(report, "quarantine"), "errors")); i++)
-		cli_msg("verify", "quarantine: %s", json_string_value(json_array_get(
-			json_object_get(json_object_get(report, "quarantine"), "errors"), i)));
-	if (q_failed)
-		rc = RV_EXIT_FAIL;   /* a configured control that did not act */
+	for (i = 0; i < json_array_size(qerr); i++)
+		cli_msg("verify", "quarantine: %s", json_string_value(json_array_get(qerr, i)));
+	free(body);
+	rv_buf_dispose(&text);
+	return rc;
+}
 
-	if (cfg.nwebhooks) {
-		struct deliver d = { &cfg, hook_ca, 0 };
-		const char *key = json_string_value(json_object_get(report, "runId"));
+int cmd_verify(int argc, char **argv)
+{
+	struct args a;
+	rv_config cfg;
+	rv_kube *k = NULL;
+	rv_kube_opts ko;
+	rv_verify_opts vo;
+	rv_respond_opts ro;
+	rv_git_options go;
+	rv_git_repo **git = NULL;
+	json_t *report = NULL;
+	int rc, cfg_ok = 0, responded;
+	size_t i;
 
-		body = json_dumps(report, JSON_COMPACT | JSON_SORT_KEYS);
-		if (!body)
+	memset(&a, 0, sizeof(a));
+	if ((rc = parse_args(&a, argc, argv)) >= 0)
+		goto cleanup;
+	if (rv_config_init(&cfg) < 0)
+		goto fail;
+	cfg_ok = 1;
+	if (a.config && rv_config_load(&cfg, a.config) < 0)
+		goto fail;
+	if ((rc = merge_args(&cfg, &a)) == RV_EXIT_FAIL)
+		goto fail;
+	if (rc >= 0)
+		goto cleanup;
+
+	memset(&ko, 0, sizeof(ko));
+	ko.kubeconfig = a.kubeconfig;
+	ko.context = a.context;
+	ko.timeout_ms = cfg.api_timeout_ms;
+	if (rv_kube_new(&k, &ko) < 0)
+		goto fail;
+	memset(&go, 0, sizeof(go));
+	go.lookback = (unsigned)a.lookback;
+	if (a.repos.n && !(git = calloc(a.repos.n, sizeof(*git))))
+		goto fail;
+	for (i = 0; i < a.repos.n; i++)
+		if (rv_git_new(&git[i], a.repos.v[i], NULL) < 0)
 			goto fail;
-		if (deliver_all(&d, key, body, strlen(body)) < 0) {
-			if (cfg.spool_dir && rv_spool_put(cfg.spool_dir, key, body, strlen(body)) == RV_OK) {
-				cli_msg("verify", "report %s spooled in '%s' for the next run", key, cfg.spool_dir);
-			} else {
-				if (cfg.spool_dir)
-					cli_msg("verify", "%s", rv_error_last());
-				cli_msg("verify", "report %s was not delivered", key);
-				rc = RV_EXIT_FAIL;
-			}
-		}
-	}
+
+	memset(&ro, 0, sizeof(ro));
+	ro.cfg = &cfg;
+	ro.webhook_ca = a.hook_ca;
+	ro.events = a.events;
+	ro.say = say;
+	rv_respond_flush(&ro);   /* reports earlier runs could not deliver go first */
+
+	memset(&vo, 0, sizeof(vo));
+	vo.cfg = &cfg;
+	vo.namespaces = a.namespaces.v;
+	vo.nnamespaces = a.namespaces.n;
+	vo.all_namespaces = a.all;
+	vo.selector = a.selector;
+	vo.probe_image = a.probe_image;
+	vo.run_id = a.run_id;
+	vo.registry.insecure = (const char *const *)(a.insecure.n ? a.insecure.v : (const char **)cfg.insecure_registries);
+	vo.registry.ninsecure = a.insecure.n ? a.insecure.n : cfg.ninsecure;
+	vo.registry.ca_file = a.ca ? a.ca : cfg.registry_ca;
+	vo.registry.docker_config = a.docker ? a.docker : cfg.docker_config;
+	vo.cache_dir = a.cache ? a.cache : cfg.cache_dir;
+	vo.repos = git;
+	vo.nrepos = a.repos.n;
+	vo.git = &go;
+	vo.events = a.events;
+	vo.annotate = a.annotate;
+	if (rv_verify_run(&report, k, &vo) < 0 && !report)
+		goto fail;
+	if (!report)
+		goto fail;
+	responded = rv_respond_run(report, k, &ro) == RV_OK;
+	if (print_report(report, a.json_out) < 0)
+		goto fail;
+	rc = rv_report_exit_code(report, a.fail_on_drift);
+	if (!responded)
+		rc = RV_EXIT_FAIL;   /* a configured control that did not act */
 	goto cleanup;
 fail:
 	rc = cli_fail("verify");
 cleanup:
-	free(body);
-	rv_buf_dispose(&text);
 	json_decref(report);
-	for (i = 0; git && i < repos.n; i++)
+	for (i = 0; git && i < a.repos.n; i++)
 		rv_git_free(git[i]);
 	free(git);
 	rv_kube_free(k);
 	if (cfg_ok)
 		rv_config_dispose(&cfg);
-	cli_strv_dispose(&namespaces);
-	cli_strv_dispose(&paths);
-	cli_strv_dispose(&reports);
-	cli_strv_dispose(&insecure);
-	cli_strv_dispose(&repos);
+	args_dispose(&a);
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "core/dbset.h"
 #include "core/frame.h"
+#include "core/summary.h"
 #include "core/glob.h"
 #include "core/manifest.h"
 #include "core/walk.h"

@@ -10,7 +10,7 @@
 /*
  * Pure path classification shared by every side that collects package
  * databases: the probe (core/walk.h, rv_walk_dbs), an image's layer stream
- * and a directory tree (sources/sbom.h, whose rv_sbom_wants is this). No
+ * and a directory tree (sources/sbom/sbom.h, whose rv_sbom_wants is this). No
  * I/O. Only regular files are ever classified: a symlink at a wanted path
  * is never followed (its target is classified at its own path).
  */

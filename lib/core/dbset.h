@@ -11,7 +11,7 @@
 /*
  * Both sides of a verification collect the package databases of their
  * filesystem (dpkg status, apk installed, the rpmdb, dist-info METADATA,
- * node_modules package.json: sources/sbom.h says which paths) into a
+ * node_modules package.json: sources/sbom/sbom.h says which paths) into a
  * dbset: each file's whole contents, or why it could not be read. The
  * probe collects it through /proc/1/root, the image side from the layer
  * stream. Equal digests mean equal sets, so the packages need to be

@@ -8,6 +8,8 @@
 
 #include "core/dbpath.h"
 #include "core/frame.h"
+#include "util/base64.h"
+#include "util/cursor.h"
 #include "util/error.h"
 #include "util/sha256.h"
 #include "util/banned.h"
@@ -34,79 +36,11 @@
 #define LINE_B64 64
 /* The decoder keeps zlib's 32-bit counters in range. */
 #define FRAME_RAW_HARD_MAX ((size_t)1 << 30)
-#define SUMMARY_TAG "rv-probe "
-#define SUMMARY_ERROR_MAX 1024
 
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* --- small parsers ------------------------------------------------------ */
-
-/* A read cursor over one line (no newline). */
-typedef struct cursor {
-	const char *p;
-	const char *end;
-} cursor;
-
-/* Consume the literal lit; 1 if it was there, 0 (cursor unchanged) if not. */
-static int cur_lit(cursor *c, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
-		return 0;
-	c->p += n;
-	return 1;
-}
-
-/* Consume a canonical decimal number: digits only, no sign, no leading
- * zero (except "0" itself), at most UINT64_MAX. 1 on success. */
-static int cur_u64(cursor *c, uint64_t *out)
-{
-	const char *s = c->p;
-	uint64_t v = 0;
-
-	while (s < c->end && *s >= '0' && *s <= '9') {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return 0;
-		v = v * 10 + d;
-		s++;
-	}
-	if (s == c->p || (c->p[0] == '0' && s - c->p > 1))
-		return 0;
-	c->p = s;
-	*out = v;
-	return 1;
-}
-
-/* Like cur_u64 for a size_t field. */
-static int cur_size(cursor *c, size_t *out)
-{
-	uint64_t v;
-
-	if (!cur_u64(c, &v) || v > SIZE_MAX)
-		return 0;
-	*out = (size_t)v;
-	return 1;
-}
-
-/* Consume 64 lower-case hex digits into out. */
-static int cur_hex(cursor *c, unsigned char out[RV_SHA256_LEN])
-{
-	if (c->end - c->p < 64 || rv_sha256_from_hex(out, c->p, 64) < 0)
-		return 0;
-	c->p += 64;
-	return 1;
-}
-
-static int cur_done(const cursor *c)
-{
-	return c->p == c->end;
-}
-
-/* --- base64 (RFC 4648, standard alphabet, strict) ----------------------- */
+/* --- base64 (RFC 4648, standard alphabet; decoded by util/base64) ------- */
 
 static void b64_encode(char *out, const unsigned char *in, size_t n)
 {
@@ -135,76 +69,6 @@ static void b64_encode(char *out, const unsigned char *in, size_t n)
 		out[o++] = b64_alphabet[(v >> 6) & 63];
 		out[o++] = '=';
 	}
-}
-
-static int b64_value(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Decode exactly the canonical base64 of `want` bytes from s (len
- * characters) into out: the length must be 4 * ceil(want / 3), padding
- * only where the encoder puts it, and the unused low bits of the last
- * character zero, so each byte string has exactly one accepted text.
- * Returns 0, or the 1-based column of the first bad character (the length
- * itself being wrong is reported as column len + 1).
- */
-static size_t b64_decode_exact(unsigned char *out, const char *s, size_t len,
-	size_t want)
-{
-	size_t full = want / 3, rest = want % 3, i, o = 0;
-	int v[4];
-
-	if (len != 4 * (full + (rest ? 1 : 0)))
-		return len + 1;
-	for (i = 0; i < full; i++) {
-		const unsigned char *q = (const unsigned char *)s + 4 * i;
-		int k;
-
-		for (k = 0; k < 4; k++)
-			if ((v[k] = b64_value(q[k])) < 0)
-				return 4 * i + (size_t)k + 1;
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-	}
-	if (rest) {
-		const unsigned char *q = (const unsigned char *)s + 4 * full;
-		size_t col = 4 * full;
-
-		if ((v[0] = b64_value(q[0])) < 0)
-			return col + 1;
-		if ((v[1] = b64_value(q[1])) < 0)
-			return col + 2;
-		if (rest == 1) {
-			if (v[1] & 15)
-				return col + 2;
-			if (q[2] != '=')
-				return col + 3;
-			if (q[3] != '=')
-				return col + 4;
-			out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		} else {
-			if ((v[2] = b64_value(q[2])) < 0 || (v[2] & 3))
-				return col + 3;
-			if (q[3] != '=')
-				return col + 4;
-			out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		}
-	}
-	return 0;
 }
 
 /* --- the two kinds of frame ------------------------------------------- */
@@ -433,24 +297,24 @@ static int is_control(const frame_kind *k, const logline *l)
 /* The version number of a control line ("rv-frame V ..."), or -1. */
 static int64_t control_version(const frame_kind *k, const logline *l)
 {
-	cursor c = { l->p + k->tag_len, l->p + l->len };
+	rv_cursor c = { l->p + k->tag_len, l->p + l->len };
 	uint64_t v;
 
-	if (!cur_u64(&c, &v) || c.p == c.end || *c.p != ' ' || v > INT32_MAX)
+	if (!rv_cursor_u64(&c, &v) || c.p == c.end || *c.p != ' ' || v > INT32_MAX)
 		return -1;
 	return (int64_t)v;
 }
 
 /* Consume "TAG 1 " of the kind's control line. */
-static int cur_tag(cursor *c, const frame_kind *k)
+static int cur_tag(rv_cursor *c, const frame_kind *k)
 {
-	return cur_lit(c, k->tag) && cur_lit(c, "1 ");
+	return rv_cursor_lit(c, k->tag) && rv_cursor_lit(c, "1 ");
 }
 
 /* Consume " NAME=" (lead: whether the space comes first). */
-static int cur_name(cursor *c, const char *name, int lead)
+static int cur_name(rv_cursor *c, const char *name, int lead)
 {
-	return (!lead || cur_lit(c, " ")) && cur_lit(c, name) && cur_lit(c, "=");
+	return (!lead || rv_cursor_lit(c, " ")) && rv_cursor_lit(c, name) && rv_cursor_lit(c, "=");
 }
 
 typedef struct frame_header {
@@ -460,15 +324,15 @@ typedef struct frame_header {
 
 static int parse_header(const frame_kind *k, frame_header *h, const logline *l)
 {
-	cursor c = { l->p, l->p + l->len };
+	rv_cursor c = { l->p, l->p + l->len };
 
-	if (cur_tag(&c, k) && cur_lit(&c, "begin") &&
-	    cur_name(&c, k->c1, 1) && cur_size(&c, &h->c1) &&
-	    cur_name(&c, k->c2, 1) && cur_size(&c, &h->c2) &&
-	    cur_lit(&c, " raw=") && cur_size(&c, &h->raw) &&
-	    cur_lit(&c, " zlen=") && cur_size(&c, &h->zlen) &&
-	    cur_lit(&c, " lines=") && cur_size(&c, &h->lines) &&
-	    cur_name(&c, k->hash, 1) && cur_hex(&c, h->hash) && cur_done(&c))
+	if (cur_tag(&c, k) && rv_cursor_lit(&c, "begin") &&
+	    cur_name(&c, k->c1, 1) && rv_cursor_size(&c, &h->c1) &&
+	    cur_name(&c, k->c2, 1) && rv_cursor_size(&c, &h->c2) &&
+	    rv_cursor_lit(&c, " raw=") && rv_cursor_size(&c, &h->raw) &&
+	    rv_cursor_lit(&c, " zlen=") && rv_cursor_size(&c, &h->zlen) &&
+	    rv_cursor_lit(&c, " lines=") && rv_cursor_size(&c, &h->lines) &&
+	    cur_name(&c, k->hash, 1) && rv_cursor_hex(&c, h->hash) && rv_cursor_done(&c))
 		return RV_OK;
 	return rv_error_set(RV_EFORMAT, "malformed %s header at log line %zu",
 		k->what, l->no);
@@ -638,7 +502,7 @@ static int decode_frame(rv_buf *raw, frame_header *h, const frame_kind *k,
 
 	/* Inside the frame: every line is a payload line or the end line. */
 	for (;;) {
-		cursor c;
+		rv_cursor c;
 		size_t seq, want, col;
 
 		if (!next_line(&l, log, len, &pos, &lineno) ||
@@ -653,13 +517,13 @@ static int decode_frame(rv_buf *raw, frame_header *h, const frame_kind *k,
 		if (is_control(k, &l)) {
 			c.p = l.p;
 			c.end = l.p + l.len;
-			if (cur_tag(&c, k) && cur_lit(&c, "end sha256=") &&
-			    cur_hex(&c, end_sum) && cur_lit(&c, " lines=") &&
-			    cur_size(&c, &end_lines) && cur_done(&c))
+			if (cur_tag(&c, k) && rv_cursor_lit(&c, "end sha256=") &&
+			    rv_cursor_hex(&c, end_sum) && rv_cursor_lit(&c, " lines=") &&
+			    rv_cursor_size(&c, &end_lines) && rv_cursor_done(&c))
 				break;
 			c.p = l.p;
-			if (control_version(k, &l) >= 0 && cur_lit(&c, k->tag) &&
-			    cur_u64(&c, &(uint64_t){ 0 }) && cur_lit(&c, " begin")) {
+			if (control_version(k, &l) >= 0 && rv_cursor_lit(&c, k->tag) &&
+			    rv_cursor_u64(&c, &(uint64_t){ 0 }) && rv_cursor_lit(&c, " begin")) {
 				rc = rv_error_set(RV_EFORMAT, "second %s begins "
 					"at log line %zu inside the %s that "
 					"begins at log line %zu", k->what, l.no,
@@ -672,8 +536,8 @@ static int decode_frame(rv_buf *raw, frame_header *h, const frame_kind *k,
 		}
 		c.p = l.p;
 		c.end = l.p + l.len;
-		if (!cur_lit(&c, "p ") || !cur_size(&c, &seq) ||
-		    !cur_lit(&c, " ")) {
+		if (!rv_cursor_lit(&c, "p ") || !rv_cursor_size(&c, &seq) ||
+		    !rv_cursor_lit(&c, " ")) {
 			rc = rv_error_set(RV_EFORMAT, "log line %zu inside the "
 				"%s is not a %s line", l.no, k->what, k->what);
 			goto cleanup;
@@ -703,7 +567,7 @@ static int decode_frame(rv_buf *raw, frame_header *h, const frame_kind *k,
 			goto cleanup;
 		}
 		want = seq == h->lines ? last_bytes : LINE_BYTES;
-		col = b64_decode_exact((unsigned char *)payload.ptr + payload.len,
+		col = rv_base64_decode_exact((unsigned char *)payload.ptr + payload.len,
 			c.p, (size_t)(c.end - c.p), want);
 		if (col) {
 			rc = rv_error_set(RV_EFORMAT, "%s line %zu: bad base64 "
@@ -823,155 +687,4 @@ cleanup:
 	rv_dbset_free(set);
 	rv_buf_dispose(&raw);
 	return rc;
-}
-
-/* --- the summary line --------------------------------------------------- */
-
-int rv_summary_format_dbset(rv_buf *out, const rv_manifest *m,
-	const rv_dbset *set)
-{
-	unsigned char root[RV_SHA256_LEN], dig[RV_SHA256_LEN];
-	char hex[RV_SHA256_HEX], dhex[RV_SHA256_HEX];
-	rv_manifest_stats st;
-	size_t start = out->len;
-	int rc;
-
-	if ((rc = rv_manifest_root_hash(root, m)) < 0)
-		return rc;
-	if (set && (rc = rv_dbset_digest_comparable(dig, set)) < 0)
-		return rc;
-	rv_sha256_to_hex(hex, root);
-	rv_manifest_stats_get(&st, m);
-	rc = rv_buf_printf(out, SUMMARY_TAG "%d root=%s entries=%zu files=%zu "
-		"dirs=%zu symlinks=%zu others=%zu mounts=%zu errors=%zu "
-		"bytes=%llu status=%s", RV_FRAME_VERSION, hex, st.entries,
-		st.files, st.dirs, st.symlinks, st.others, st.mounts, st.errors,
-		(unsigned long long)st.bytes,
-		st.errors ? "incomplete" : "complete");
-	if (rc >= 0 && set) {
-		rv_sha256_to_hex(dhex, dig);
-		rc = rv_buf_printf(out, " dbset=%s dbfiles=%zu dbfailed=%zu",
-			dhex, set->n, set->failed);
-	}
-	if (rc >= 0)
-		rc = rv_buf_putc(out, '\n');
-	if (rc < 0 && out->ptr) {
-		out->len = start;
-		out->ptr[start] = '\0';
-	}
-	return rc;
-}
-
-int rv_summary_format(rv_buf *out, const rv_manifest *m)
-{
-	return rv_summary_format_dbset(out, m, NULL);
-}
-
-int rv_summary_format_error(rv_buf *out, const char *msg)
-{
-	size_t i, n = strlen(msg);
-	int rc;
-
-	if (n > SUMMARY_ERROR_MAX)
-		n = SUMMARY_ERROR_MAX;
-	if ((rc = rv_buf_printf(out, SUMMARY_TAG "%d error=", RV_FRAME_VERSION)) < 0)
-		return rc;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)msg[i];
-
-		if ((rc = rv_buf_putc(out, ch >= 0x20 && ch < 0x7f ?
-			(char)ch : '?')) < 0)
-			return rc;
-	}
-	return rv_buf_putc(out, '\n');
-}
-
-int rv_summary_parse(rv_summary *out, const char *text, size_t len)
-{
-	rv_summary s;
-	cursor c;
-	uint64_t v;
-	size_t i;
-
-	memset(&s, 0, sizeof(s));
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	if (len + 1 > RV_SUMMARY_MAX)
-		return rv_error_set(RV_EFORMAT, "summary longer than %d bytes",
-			RV_SUMMARY_MAX - 1);
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)text[i];
-
-		if (ch < 0x20 || ch >= 0x7f)
-			return rv_error_set(RV_EFORMAT, "summary holds a control "
-				"or non-ASCII byte at offset %zu", i);
-	}
-	c.p = text;
-	c.end = text + len;
-	if (!cur_lit(&c, SUMMARY_TAG) || !cur_u64(&c, &v) || !cur_lit(&c, " "))
-		return rv_error_set(RV_EFORMAT, "not an rv-probe summary line");
-	if (v != RV_FRAME_VERSION)
-		return rv_error_set(RV_EUNSUPPORTED, "summary version %llu not "
-			"supported (this build reads version %d)",
-			(unsigned long long)v, RV_FRAME_VERSION);
-	s.version = (int)v;
-	if (cur_lit(&c, "error=")) {
-		if (cur_done(&c))
-			return rv_error_set(RV_EFORMAT, "summary: empty error "
-				"message");
-		return rv_error_set(RV_ERROR, "probe failed: %.*s",
-			(int)(c.end - c.p), c.p);
-	}
-	if (!(cur_lit(&c, "root=") && cur_hex(&c, s.root) &&
-	      cur_lit(&c, " entries=") && cur_size(&c, &s.stats.entries) &&
-	      cur_lit(&c, " files=") && cur_size(&c, &s.stats.files) &&
-	      cur_lit(&c, " dirs=") && cur_size(&c, &s.stats.dirs) &&
-	      cur_lit(&c, " symlinks=") && cur_size(&c, &s.stats.symlinks) &&
-	      cur_lit(&c, " others=") && cur_size(&c, &s.stats.others) &&
-	      cur_lit(&c, " mounts=") && cur_size(&c, &s.stats.mounts) &&
-	      cur_lit(&c, " errors=") && cur_size(&c, &s.stats.errors) &&
-	      cur_lit(&c, " bytes=") && cur_u64(&c, &s.stats.bytes) &&
-	      cur_lit(&c, " status=")))
-		return rv_error_set(RV_EFORMAT, "malformed summary near offset "
-			"%zu", (size_t)(c.p - text));
-	if (cur_lit(&c, "complete"))
-		s.complete = 1;
-	else if (cur_lit(&c, "incomplete"))
-		s.complete = 0;
-	else
-		return rv_error_set(RV_EFORMAT, "summary: unknown status");
-	/* --packages: the package database set's digest and counts. */
-	if (cur_lit(&c, " dbset=")) {
-		if (!(cur_hex(&c, s.dbset) &&
-		      cur_lit(&c, " dbfiles=") && cur_size(&c, &s.dbfiles) &&
-		      cur_lit(&c, " dbfailed=") && cur_size(&c, &s.dbfailed)))
-			return rv_error_set(RV_EFORMAT, "malformed summary near "
-				"offset %zu", (size_t)(c.p - text));
-		if (s.dbfailed > s.dbfiles)
-			return rv_error_set(RV_EFORMAT, "summary: dbfailed=%zu is "
-				"more than dbfiles=%zu", s.dbfailed, s.dbfiles);
-		s.has_dbset = 1;
-	}
-	if (!cur_done(&c))
-		return rv_error_set(RV_EFORMAT, "summary: trailing bytes after "
-			"status");
-	/* The counts must add up the way rv_manifest_stats_get counts. */
-	if (s.stats.files > s.stats.entries ||
-	    s.stats.dirs > s.stats.entries - s.stats.files ||
-	    s.stats.symlinks > s.stats.entries - s.stats.files - s.stats.dirs ||
-	    s.stats.others > s.stats.entries - s.stats.files - s.stats.dirs -
-		s.stats.symlinks ||
-	    s.stats.mounts != s.stats.entries - s.stats.files - s.stats.dirs -
-		s.stats.symlinks - s.stats.others)
-		return rv_error_set(RV_EFORMAT, "summary: files, dirs, symlinks, "
-			"others and mounts do not add up to entries");
-	if (s.stats.errors > s.stats.entries)
-		return rv_error_set(RV_EFORMAT, "summary: more errors than "
-			"entries");
-	if (s.complete != (s.stats.errors == 0))
-		return rv_error_set(RV_EFORMAT, "summary: status=%s contradicts "
-			"errors=%zu", s.complete ? "complete" : "incomplete",
-			s.stats.errors);
-	*out = s;
-	return RV_OK;
 }

@@ -9,7 +9,7 @@
 #include "core/glob.h"
 #include "core/manifest.h"
 #include "pipeline/config.h"
-#include "sources/yaml.h"
+#include "sources/yaml/yaml.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/banned.h"
@@ -288,6 +288,13 @@ static int load_allow(struct ctx *x, rv_config *c, json_t *v)
 	return RV_OK;
 }
 
+void rv_config_webhook_init(rv_webhook_cfg *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->timeout_ms = 10000;
+	w->retries = 4;
+}
+
 static int load_webhooks(struct ctx *x, rv_config *c, json_t *v)
 {
 	size_t i;
@@ -304,8 +311,7 @@ static int load_webhooks(struct ctx *x, rv_config *c, json_t *v)
 		const char *key;
 		json_t *val;
 
-		w->timeout_ms = 10000;
-		w->retries = 4;
+		rv_config_webhook_init(w);
 		if (!json_is_object(hook))
 			return bad(x, "entries must be mappings");
 		json_object_foreach(hook, key, val) {

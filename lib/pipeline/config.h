@@ -22,6 +22,9 @@ typedef struct rv_webhook_cfg {
 	int retries;
 } rv_webhook_cfg;
 
+/* An empty webhook with the defaults: 10 s timeout, 4 retries. */
+void rv_config_webhook_init(rv_webhook_cfg *w);
+
 /* Repeated drift -> quarantine (pipeline/quarantine.h, docs/config.md). */
 typedef struct rv_quarantine_cfg {
 	int after;             /* consecutive drifted runs before the label; 0: off (default) */

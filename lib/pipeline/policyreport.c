@@ -6,8 +6,10 @@
 #include <time.h>
 
 #include "pipeline/policyreport.h"
+#include "pipeline/verdict.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/banned.h"
 
 #define PATH_CAP 4096
@@ -17,16 +19,6 @@
 #define SOURCE "runtime-verifier"
 #define CATEGORY "Runtime Integrity"
 #define MANAGED_BY "app.kubernetes.io/managed-by"
-
-static const char *str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static const char *meta(json_t *o, const char *k)
-{
-	return str(json_object_get(o, "metadata"), k);
-}
 
 /* s cut to at most max bytes on a UTF-8 character boundary, "..." added
  * when cut. Strings from jansson are valid UTF-8, so the result is too. A
@@ -96,21 +88,26 @@ static json_int_t parse_time(const char *s)
 	return t < 0 ? 0 : (json_int_t)t;
 }
 
+/* The verdict of a report container. A missing or unknown one counts as
+ * unverifiable: nothing says the container was checked. */
+static rv_verdict verdict_of(json_t *c)
+{
+	rv_verdict v;
+
+	return rv_verdict_parse(&v, rv_json_str(c, "verdict")) == RV_OK ? v : RV_VERDICT_UNVERIFIABLE;
+}
+
 /* The PolicyReport result of a verdict, and its rank when a report must be
  * cut (lower is kept first). */
-static const char *result_of(const char *verdict, int *rank)
+static const char *result_of(rv_verdict v, int *rank)
 {
-	static const struct { const char *verdict, *result; int rank; } map[] = {
-		{ "drift", "fail", 0 }, { "unverifiable", "error", 1 },
-		{ "incomplete", "warn", 2 }, { "skipped", "skip", 3 }, { "clean", "pass", 3 },
-	};
-	size_t i;
-
-	for (i = 0; verdict && i < sizeof(map) / sizeof(map[0]); i++)
-		if (!strcmp(verdict, map[i].verdict)) {
-			*rank = map[i].rank;
-			return map[i].result;
-		}
+	switch (v) {
+	case RV_VERDICT_DRIFT: *rank = 0; return "fail";
+	case RV_VERDICT_UNVERIFIABLE: *rank = 1; return "error";
+	case RV_VERDICT_INCOMPLETE: *rank = 2; return "warn";
+	case RV_VERDICT_SKIPPED: *rank = 3; return "skip";
+	case RV_VERDICT_CLEAN: *rank = 3; return "pass";
+	}
 	*rank = 1;
 	return "error";
 }
@@ -129,7 +126,7 @@ static const char *drift_severity(json_t *c)
 		size_t j;
 
 		json_array_foreach(json_object_get(c, "findings"), j, f)
-			if (str(f, "severity") && !strcmp(str(f, "severity"), sev[i]))
+			if (rv_json_str(f, "severity") && !strcmp(rv_json_str(f, "severity"), sev[i]))
 				return sev[i];
 	}
 	return "medium";
@@ -148,17 +145,18 @@ static int put_utf8(rv_buf *b, const char *s, size_t max)
 	return rv_buf_add(b, s, n);
 }
 
-static int message(rv_buf *b, json_t *c, const char *verdict)
+static int message(rv_buf *b, json_t *c, rv_verdict verdict)
 {
-	const char *name = str(c, "name") ? str(c, "name") : "?";
-	const char *digest = str(c, "imageDigest") ? str(c, "imageDigest") : "(unknown digest)";
-	const char *reason = str(c, "reason");
+	const char *name = rv_json_str(c, "name") ? rv_json_str(c, "name") : "?";
+	const char *digest = rv_json_str(c, "imageDigest") ? rv_json_str(c, "imageDigest") : "(unknown digest)";
+	const char *reason = rv_json_str(c, "reason");
 	json_t *counts = json_object_get(c, "counts"), *f;
-	int rc;
+	int rc = RV_OK;
 
-	if (!strcmp(verdict, "clean"))
+	switch (verdict) {
+	case RV_VERDICT_CLEAN:
 		return rv_buf_printf(b, "container %s runs the files of its image %.19s: the runtime fingerprint equals the image's", name, digest);
-	if (!strcmp(verdict, "drift")) {
+	case RV_VERDICT_DRIFT:
 		rc = rv_buf_printf(b, "container %s drifted from its image %.19s: %lld findings (%lld high, %lld medium, %lld low, %lld info)",
 			name, digest,
 			(long long)json_integer_value(json_object_get(counts, "findings")),
@@ -168,16 +166,19 @@ static int message(rv_buf *b, json_t *c, const char *verdict)
 			(long long)json_integer_value(json_object_get(counts, "info")));
 
 		f = json_array_get(json_object_get(c, "findings"), 0);
-		if (rc == RV_OK && f && str(f, "kind") && str(f, "path"))
-			rc = rv_buf_printf(b, ", first: %s %.300s", str(f, "kind"), str(f, "path"));
+		if (rc == RV_OK && f && rv_json_str(f, "kind") && rv_json_str(f, "path"))
+			rc = rv_buf_printf(b, ", first: %s %.300s", rv_json_str(f, "kind"), rv_json_str(f, "path"));
 		return rc;
-	}
-	if (!strcmp(verdict, "incomplete"))
+	case RV_VERDICT_INCOMPLETE:
 		rc = rv_buf_printf(b, "container %s was not verified completely: ", name);
-	else if (!strcmp(verdict, "skipped"))
+		break;
+	case RV_VERDICT_SKIPPED:
 		rc = rv_buf_printf(b, "container %s was not probed this run: ", name);
-	else
+		break;
+	case RV_VERDICT_UNVERIFIABLE:
 		rc = rv_buf_printf(b, "container %s could not be verified: ", name);
+		break;
+	}
 	return rc < 0 ? rc : put_utf8(b, reason ? reason : "no reason given", MSG_MAX);
 }
 
@@ -188,9 +189,9 @@ static json_t *claims_list(json_t *claims)
 	size_t i;
 
 	json_array_foreach(claims, i, cl) {
-		if (!str(cl, "kind"))
+		if (!rv_json_str(cl, "kind"))
 			continue;
-		if ((b.len && rv_buf_putc(&b, ',') < 0) || rv_buf_puts(&b, str(cl, "kind")) < 0)
+		if ((b.len && rv_buf_putc(&b, ',') < 0) || rv_buf_puts(&b, rv_json_str(cl, "kind")) < 0)
 			break;
 	}
 	out = b.len ? json_string(b.ptr) : NULL;
@@ -203,15 +204,16 @@ static json_t *claims_list(json_t *claims)
 static json_t *container_result(json_t *pod, json_t *c, json_int_t secs,
 	const char *run_id, int *rank)
 {
-	const char *verdict = str(c, "verdict") ? str(c, "verdict") : "";
-	const char *result = result_of(verdict, rank);
+	const char *verdict = rv_json_str(c, "verdict") ? rv_json_str(c, "verdict") : "";
+	rv_verdict verdict_v = verdict_of(c);
+	const char *result = result_of(verdict_v, rank);
 	json_t *res = NULL, *props = NULL, *ref = NULL, *prov, *v;
 	rv_buf msg = RV_BUF_INIT(64u << 10);
 	int rc = RV_OK;
 
 	/* names and reasons are capped by the report; a cap hit here only
 	 * shortens the message further (bounded below) */
-	if ((rc = message(&msg, c, verdict)) < 0 && rc != RV_ETOOBIG)
+	if ((rc = message(&msg, c, verdict_v)) < 0 && rc != RV_ETOOBIG)
 		goto cleanup;
 	rc = RV_OK;
 	props = json_object();
@@ -236,9 +238,9 @@ static json_t *container_result(json_t *pod, json_t *c, json_int_t secs,
 	}
 
 	/* the Pod the result is about */
-	if ((rc = prop(ref, "name", str(pod, "name"))) < 0 ||
-	    (rc = prop(ref, "namespace", str(pod, "namespace"))) < 0 ||
-	    (rc = prop(ref, "uid", str(pod, "uid"))) < 0)
+	if ((rc = prop(ref, "name", rv_json_str(pod, "name"))) < 0 ||
+	    (rc = prop(ref, "namespace", rv_json_str(pod, "namespace"))) < 0 ||
+	    (rc = prop(ref, "uid", rv_json_str(pod, "uid"))) < 0)
 		goto cleanup;
 	if (json_object_set_new(res, "resources", json_pack("[O]", ref)) < 0) {
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
@@ -247,18 +249,18 @@ static json_t *container_result(json_t *pod, json_t *c, json_int_t secs,
 
 	/* properties: strings only, each bounded */
 	prov = json_object_get(c, "provenance");
-	if ((rc = prop(props, "container", str(c, "name"))) < 0 ||
+	if ((rc = prop(props, "container", rv_json_str(c, "name"))) < 0 ||
 	    (rc = prop(props, "verdict", verdict)) < 0 ||
-	    (rc = prop(props, "image", str(c, "image"))) < 0 ||
-	    (rc = prop(props, "imageDigest", str(c, "imageDigest"))) < 0 ||
-	    (rc = prop(props, "imageRoot", str(c, "imageRoot"))) < 0 ||
-	    (rc = prop(props, "runtimeRoot", str(c, "runtimeRoot"))) < 0 ||
-	    (rc = prop(props, "driftGroup", str(c, "driftGroup"))) < 0 ||
-	    (rc = prop(props, "reason", str(c, "reason"))) < 0 ||
-	    (rc = prop(props, "workload", str(pod, "workload"))) < 0 ||
-	    (rc = prop(props, "node", str(pod, "node"))) < 0 ||
-	    (rc = prop(props, "probeContainer", str(json_object_get(c, "probe"), "container"))) < 0 ||
-	    (rc = prop(props, "revision", str(c, "revision"))) < 0 ||
+	    (rc = prop(props, "image", rv_json_str(c, "image"))) < 0 ||
+	    (rc = prop(props, "imageDigest", rv_json_str(c, "imageDigest"))) < 0 ||
+	    (rc = prop(props, "imageRoot", rv_json_str(c, "imageRoot"))) < 0 ||
+	    (rc = prop(props, "runtimeRoot", rv_json_str(c, "runtimeRoot"))) < 0 ||
+	    (rc = prop(props, "driftGroup", rv_json_str(c, "driftGroup"))) < 0 ||
+	    (rc = prop(props, "reason", rv_json_str(c, "reason"))) < 0 ||
+	    (rc = prop(props, "workload", rv_json_str(pod, "workload"))) < 0 ||
+	    (rc = prop(props, "node", rv_json_str(pod, "node"))) < 0 ||
+	    (rc = prop(props, "probeContainer", rv_json_str(json_object_get(c, "probe"), "container"))) < 0 ||
+	    (rc = prop(props, "revision", rv_json_str(c, "revision"))) < 0 ||
 	    (rc = prop(props, "runId", run_id)) < 0)
 		goto cleanup;
 	v = json_object_get(c, "counts");
@@ -270,7 +272,7 @@ static json_t *container_result(json_t *pod, json_t *c, json_int_t secs,
 	    (rc = prop_int(props, "allowed", json_object_get(v, "allowed"))) < 0 ||
 	    (rc = prop_int(props, "findingsTruncated", json_object_get(c, "findingsTruncated"))) < 0)
 		goto cleanup;
-	if (prov && str(prov, "status") && !strcmp(str(prov, "status"), "ok"))
+	if (prov && rv_json_str(prov, "status") && !strcmp(rv_json_str(prov, "status"), "ok"))
 		rc = prop(props, "agentTouchedBuild",
 			json_is_true(json_object_get(prov, "agentTouchedBuild")) ? "true" : "false");
 	if (rc == RV_OK && (v = claims_list(json_object_get(c, "claims")))) {
@@ -354,7 +356,7 @@ static int cut(json_t **kept_out, size_t omitted[5], json_t *all, const int *ran
 		if (!full && (count >= max || bytes + len > max_bytes))
 			full = 1;
 		if (full) {
-			omitted[result_index(str(r, "result"))]++;
+			omitted[result_index(rv_json_str(r, "result"))]++;
 			continue;
 		}
 		keep[order[i].index] = 1;
@@ -409,8 +411,8 @@ static json_t *one_report(const char *ns, json_t *results, const int *ranks,
 	size_t max = o && o->max_results ? o->max_results : RV_POLR_MAX_RESULTS;
 	size_t max_bytes = o && o->max_bytes ? o->max_bytes : RV_POLR_MAX_BYTES;
 	size_t omitted[5] = { 0 }, sum = 0, i, counts[5] = { 0 };
-	const char *run_id = str(report, "runId");
-	const char *sel = str(json_object_get(report, "selector"), "labelSelector");
+	const char *run_id = rv_json_str(report, "runId");
+	const char *sel = rv_json_str(json_object_get(report, "selector"), "labelSelector");
 	json_t *kept = NULL, *polr = NULL, *ann, *r, *v;
 
 	if (cut(&kept, omitted, results, ranks, max, max_bytes) < 0)
@@ -423,7 +425,7 @@ static json_t *one_report(const char *ns, json_t *results, const int *ranks,
 		"labels", MANAGED_BY, "runtime-verifier", "annotations");
 	ann = json_object_get(json_object_get(polr, "metadata"), "annotations");
 	if (!polr || prop(ann, "runtime-verifier.io/run-id", run_id) < 0 ||
-	    prop(ann, "runtime-verifier.io/finished-at", str(report, "finishedAt")) < 0 ||
+	    prop(ann, "runtime-verifier.io/finished-at", rv_json_str(report, "finishedAt")) < 0 ||
 	    prop(ann, "runtime-verifier.io/label-selector", sel) < 0)
 		goto fail;
 	if (sum) {
@@ -436,7 +438,7 @@ static json_t *one_report(const char *ns, json_t *results, const int *ranks,
 			goto fail;
 	}
 	json_array_foreach(kept, i, r)
-		counts[result_index(str(r, "result"))]++;
+		counts[result_index(rv_json_str(r, "result"))]++;
 	if (json_object_set_new(polr, "summary", json_pack("{s:I, s:I, s:I, s:I, s:I}",
 		"pass", (json_int_t)counts[0], "fail", (json_int_t)counts[1],
 		"warn", (json_int_t)counts[2], "error", (json_int_t)counts[3],
@@ -467,7 +469,7 @@ int rv_policyreport_build(json_t **out, json_t *report, const rv_policyreport_op
 {
 	json_t *names = json_array(), *index = json_object(), *all = NULL, *rank_of = NULL;
 	json_t *pods = json_object_get(report, "pods"), *pod, *c, *e;
-	json_int_t secs = parse_time(str(report, "finishedAt"));
+	json_int_t secs = parse_time(rv_json_str(report, "finishedAt"));
 	size_t i, j;
 	int rc = RV_OK;
 	int *ranks = NULL;
@@ -487,7 +489,7 @@ int rv_policyreport_build(json_t **out, json_t *report, const rv_policyreport_op
 		if ((rc = ns_add(names, index, json_string_value(e))) < 0)
 			goto cleanup;
 	json_array_foreach(pods, i, pod)
-		if ((rc = ns_add(names, index, str(pod, "namespace"))) < 0)
+		if ((rc = ns_add(names, index, rv_json_str(pod, "namespace"))) < 0)
 			goto cleanup;
 	for (i = 0; i < json_array_size(names); i++)
 		if (json_array_append_new(all, json_array()) < 0 ||
@@ -496,14 +498,14 @@ int rv_policyreport_build(json_t **out, json_t *report, const rv_policyreport_op
 			goto cleanup;
 		}
 	json_array_foreach(pods, i, pod) {
-		json_t *nsi = json_object_get(index, str(pod, "namespace") ? str(pod, "namespace") : "");
+		json_t *nsi = json_object_get(index, rv_json_str(pod, "namespace") ? rv_json_str(pod, "namespace") : "");
 
 		if (!nsi)
 			continue;
 		json_array_foreach(json_object_get(pod, "containers"), j, c) {
 			size_t k = (size_t)json_integer_value(nsi);
 			int rank;
-			json_t *res = container_result(pod, c, secs, str(report, "runId"), &rank);
+			json_t *res = container_result(pod, c, secs, rv_json_str(report, "runId"), &rank);
 
 			if (!res) {
 				rc = RV_ENOMEM;
@@ -600,7 +602,7 @@ static int send_report(rv_kube *k, const char *method, const char *path, json_t 
 
 int rv_policyreport_put(rv_kube *k, json_t *polr)
 {
-	const char *ns = meta(polr, "namespace"), *name = meta(polr, "name");
+	const char *ns = rv_json_meta(polr, "namespace"), *name = rv_json_meta(polr, "name");
 	rv_buf coll = RV_BUF_INIT(PATH_CAP), one = RV_BUF_INIT(PATH_CAP);
 	json_t *cur = NULL;
 	int rc = RV_OK, round;
@@ -626,17 +628,17 @@ int rv_policyreport_put(rv_kube *k, json_t *polr)
 		}
 		if (rc < 0)
 			goto cleanup;
-		owner = str(json_object_get(json_object_get(cur, "metadata"), "labels"), MANAGED_BY);
+		owner = rv_json_str(json_object_get(json_object_get(cur, "metadata"), "labels"), MANAGED_BY);
 		if (!owner || strcmp(owner, "runtime-verifier")) {
 			rc = rv_error_set(RV_ECONFLICT,
 				"it exists and is not labelled %s=runtime-verifier: not overwritten", MANAGED_BY);
 			goto cleanup;
 		}
-		if (!meta(cur, "resourceVersion")) {
+		if (!rv_json_meta(cur, "resourceVersion")) {
 			rc = rv_error_set(RV_EFORMAT, "the API server's copy has no resourceVersion");
 			goto cleanup;
 		}
-		rc = send_report(k, "PUT", one.ptr, polr, meta(cur, "resourceVersion"));
+		rc = send_report(k, "PUT", one.ptr, polr, rv_json_meta(cur, "resourceVersion"));
 		if (rc != RV_ECONFLICT)
 			goto cleanup;
 		/* Conflict: changed since our GET; read it again */
@@ -674,7 +676,7 @@ int rv_policyreport_write(rv_kube *k, json_t *report, const rv_policyreport_opts
 		/* a message that is not UTF-8 (bytes from a server) is replaced */
 		if (json_array_append_new(errors, json_string(rv_error_last())) < 0)
 			json_array_append_new(errors, json_pack("s+", "policy report not written in namespace ",
-				meta(polr, "namespace")));
+				rv_json_meta(polr, "namespace")));
 	}
 	json_decref(all);
 	return first;

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-#include "sources/kube.h"
+#include "sources/kube/kube.h"
 
 #define RV_POLR_API_VERSION "wgpolicyk8s.io/v1alpha2"
 #define RV_POLR_NAME "runtime-verifier"          /* one report per namespace */

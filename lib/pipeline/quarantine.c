@@ -6,10 +6,12 @@
 #include <time.h>
 
 #include "pipeline/quarantine.h"
-#include "sources/pods.h"
+#include "pipeline/verdict.h"
+#include "sources/kube/pods.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/sha256.h"
 #include "util/banned.h"
 
@@ -17,16 +19,6 @@
 #define PARSE_MAX (4u << 20)       /* a ConfigMap answer we are willing to read */
 #define DATA_MAX (2u << 20)        /* its data: a real ConfigMap holds <= 1 MiB */
 #define PROBLEMS_MAX 20            /* messages about bad entries, then a count */
-
-static const char *str(json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static json_int_t num(json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
 
 /* --- names, keys, times --------------------------------------------------- */
 
@@ -185,9 +177,9 @@ static void safe_copy(char *out, size_t size, const char *s)
  * or NULL with why set. */
 static json_t *valid_entry(const char *key, json_t *v, const char **why)
 {
-	const char *ns = str(v, "namespace"), *wl = str(v, "workload"), *kind = str(v, "kind");
-	const char *since = str(v, "since"), *last = str(v, "lastRun"), *rid = str(v, "lastRunId");
-	const char *group = str(v, "driftGroup");
+	const char *ns = rv_json_str(v, "namespace"), *wl = rv_json_str(v, "workload"), *kind = rv_json_str(v, "kind");
+	const char *since = rv_json_str(v, "since"), *last = rv_json_str(v, "lastRun"), *rid = rv_json_str(v, "lastRunId");
+	const char *group = rv_json_str(v, "driftGroup");
 	json_t *d = json_object_get(v, "drifted"), *c = json_object_get(v, "clean");
 	json_t *q = json_object_get(v, "quarantined"), *pods = json_object_get(v, "pods");
 	json_t *e = NULL, *plist = NULL, *p;
@@ -254,7 +246,7 @@ int rv_quarantine_state_load(json_t **out, json_t *problems, json_t *cm)
 {
 	json_t *data, *entries = NULL, *v;
 	const char **keys = NULL;
-	const char *key, *kind = str(cm, "kind");
+	const char *key, *kind = rv_json_str(cm, "kind");
 	size_t n = 0, i, total = 0, bad = 0;
 	int rc;
 
@@ -377,10 +369,10 @@ int rv_quarantine_observe(json_t **out, json_t *problems, json_t *report)
 	if (!runs)
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	json_array_foreach(json_object_get(report, "pods"), i, pod) {
-		const char *ns = str(pod, "namespace"), *name = str(pod, "name");
-		const char *uid = str(pod, "uid"), *group = NULL;
+		const char *ns = rv_json_str(pod, "namespace"), *name = rv_json_str(pod, "name");
+		const char *uid = rv_json_str(pod, "uid"), *group = NULL;
 		json_t *wref = json_object_get(pod, "workloadRef");
-		const char *wl = str(wref, "name"), *kind = str(wref, "kind");
+		const char *wl = rv_json_str(wref, "name"), *kind = rv_json_str(wref, "kind");
 		char k[300], who[300];
 		int drift = 0;
 		json_t *ref;
@@ -401,20 +393,30 @@ int rv_quarantine_observe(json_t **out, json_t *problems, json_t *report)
 				goto oom;
 		}
 		json_array_foreach(json_object_get(pod, "containers"), j, c) {
-			const char *v = str(c, "verdict");
 			const char *field = "nother";
+			rv_verdict v;
 
-			if (v && !strcmp(v, "drift")) {
+			/* a missing or unknown verdict is "other": it never
+			 * counts towards a clean run */
+			if (rv_verdict_parse(&v, rv_json_str(c, "verdict")) < 0)
+				v = RV_VERDICT_UNVERIFIABLE;
+			switch (v) {
+			case RV_VERDICT_DRIFT:
 				drift = 1;
-				if (!group && hex16(str(c, "driftGroup")))
-					group = str(c, "driftGroup");
+				if (!group && hex16(rv_json_str(c, "driftGroup")))
+					group = rv_json_str(c, "driftGroup");
 				continue;
-			}
-			if (v && !strcmp(v, "clean"))
+			case RV_VERDICT_CLEAN:
 				field = "nclean";
-			else if (v && !strcmp(v, "skipped"))
+				break;
+			case RV_VERDICT_SKIPPED:
 				field = "nskipped";
-			json_object_set_new(r, field, json_integer(num(r, field) + 1));
+				break;
+			case RV_VERDICT_INCOMPLETE:
+			case RV_VERDICT_UNVERIFIABLE:
+				break;
+			}
+			json_object_set_new(r, field, json_integer(rv_json_num(r, field) + 1));
 		}
 		ref = json_pack("{s:s}", "name", name);
 		if (!ref || (uid && json_object_set_new(ref, "uid", json_string(uid)) < 0) ||
@@ -432,7 +434,7 @@ int rv_quarantine_observe(json_t **out, json_t *problems, json_t *report)
 
 		if (json_array_size(json_object_get(r, "drifted")))
 			run = "drifted";
-		else if (num(r, "nother") == 0 && num(r, "nclean") > 0)
+		else if (rv_json_num(r, "nother") == 0 && rv_json_num(r, "nclean") > 0)
 			run = "clean";
 		json_object_set_new(r, "run", json_string(run));
 		json_object_del(r, "nclean");
@@ -463,11 +465,11 @@ static int add_action(json_t *actions, const char *action, const char *key, json
 	json_t *podref, int event, const char *reason)
 {
 	json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "action", action,
-		"namespace", str(e, "namespace"), "pod", str(podref, "name"),
-		"workload", str(e, "workload"), "workloadKind", str(e, "kind"), "key", key,
+		"namespace", rv_json_str(e, "namespace"), "pod", rv_json_str(podref, "name"),
+		"workload", rv_json_str(e, "workload"), "workloadKind", rv_json_str(e, "kind"), "key", key,
 		"event", event, "reason", reason);
 
-	if (!a || (str(podref, "uid") && json_object_set_new(a, "uid", json_string(str(podref, "uid"))) < 0) ||
+	if (!a || (rv_json_str(podref, "uid") && json_object_set_new(a, "uid", json_string(rv_json_str(podref, "uid"))) < 0) ||
 	    json_array_append_new(actions, a) < 0)
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	return RV_OK;
@@ -495,11 +497,11 @@ static int drop(json_t *dropped, json_t *entries, const char *key, const char *r
 {
 	json_t *e = json_object_get(entries, key);
 	json_t *d = json_pack("{s:s, s:s, s:s, s:b, s:s}", "key", key,
-		"namespace", str(e, "namespace"), "workload", str(e, "workload"),
+		"namespace", rv_json_str(e, "namespace"), "workload", rv_json_str(e, "workload"),
 		"quarantined", json_is_true(json_object_get(e, "quarantined")), "reason", reason);
 
-	if (d && !legacy_kind(str(e, "kind")) &&
-	    json_object_set_new(d, "workloadKind", json_string(str(e, "kind"))) < 0) {
+	if (d && !legacy_kind(rv_json_str(e, "kind")) &&
+	    json_object_set_new(d, "workloadKind", json_string(rv_json_str(e, "kind"))) < 0) {
 		json_decref(d);
 		d = NULL;
 	}
@@ -531,7 +533,7 @@ static int trim(json_t *dropped, json_t *entries, json_t *runs, const rv_quarant
 		}
 		v[n].key = key;
 		v[n].quarantined = json_is_true(json_object_get(e, "quarantined"));
-		v[n].last = parse_time(str(e, "lastRun"));
+		v[n].last = parse_time(rv_json_str(e, "lastRun"));
 		v[n].bytes = strlen(key) + strlen(s);
 		free(s);
 		n++;
@@ -545,7 +547,7 @@ static int trim(json_t *dropped, json_t *entries, json_t *runs, const rv_quarant
 
 		if (json_object_get(runs, v[i].key))
 			continue;  /* seen in this run: never dropped */
-		if (legacy_kind(str(json_object_get(entries, v[i].key), "kind")))
+		if (legacy_kind(rv_json_str(json_object_get(entries, v[i].key), "kind")))
 			why = "written by an older version, keyed without the workload's kind: "
 				"counting starts again under the new key";
 		else if (cfg->stale_ms > 0 && now - v[i].last > cfg->stale_ms / 1000)
@@ -592,7 +594,7 @@ int rv_quarantine_step(json_t **out, json_t *entries, json_t *runs,
 		return rv_error_set(RV_ENOMEM, "out of memory");
 	rv_clock_iso(stamp, now);
 	json_object_foreach(runs, key, run) {
-		const char *what = str(run, "run");
+		const char *what = rv_json_str(run, "run");
 		int drifted = what && !strcmp(what, "drifted");
 		int clean = what && !strcmp(what, "clean");
 		json_int_t d, c;
@@ -600,22 +602,22 @@ int rv_quarantine_step(json_t **out, json_t *entries, json_t *runs,
 		e = json_object_get(entries, key);
 		if (!e) {
 			e = json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:s, s:[]}",
-				"namespace", str(run, "namespace"), "workload", str(run, "workload"),
-				"kind", str(run, "kind"), "drifted", 0, "clean", 0, "quarantined", 0,
+				"namespace", rv_json_str(run, "namespace"), "workload", rv_json_str(run, "workload"),
+				"kind", rv_json_str(run, "kind"), "drifted", 0, "clean", 0, "quarantined", 0,
 				"lastRun", stamp, "pods");
 			if (!e || json_object_set_new(entries, key, e) < 0)
 				goto oom;
 		}
-		d = num(e, "drifted");
-		c = num(e, "clean");
+		d = rv_json_num(e, "drifted");
+		c = rv_json_num(e, "clean");
 		/* a run that already counted (our own write, read back after a
 		 * lost answer, or the same --run-id twice) is not counted again */
-		if (!str(e, "lastRunId") || strcmp(str(e, "lastRunId"), run_id)) {
+		if (!rv_json_str(e, "lastRunId") || strcmp(rv_json_str(e, "lastRunId"), run_id)) {
 			if (drifted) {
 				d = d < RV_QUARANTINE_MAX_COUNT ? d + 1 : d;
 				c = 0;
-				if (str(run, "driftGroup"))
-					json_object_set_new(e, "driftGroup", json_string(str(run, "driftGroup")));
+				if (rv_json_str(run, "driftGroup"))
+					json_object_set_new(e, "driftGroup", json_string(rv_json_str(run, "driftGroup")));
 			} else if (clean) {
 				c = c < RV_QUARANTINE_MAX_COUNT ? c + 1 : c;
 				d = 0;
@@ -636,7 +638,7 @@ int rv_quarantine_step(json_t **out, json_t *entries, json_t *runs,
 			snprintf(reason, sizeof(reason), "%lld consecutive drifted runs (quarantine after %d)",
 				(long long)d, cfg->after);
 			json_array_foreach(json_object_get(run, "drifted"), i, p) {
-				const char *pn = str(p, "name");
+				const char *pn = rv_json_str(p, "name");
 				int known = has_name(pods, pn);
 
 				if ((rc = add_action(actions, "label", key, e, p, !known, reason)) < 0)
@@ -648,7 +650,7 @@ int rv_quarantine_step(json_t **out, json_t *entries, json_t *runs,
 					json_array_append_new(pods, json_string(pn));
 				}
 				/* only a pod a controller owns: something replaces it */
-				if (cfg->evict && strcmp(str(e, "kind"), "Pod") &&
+				if (cfg->evict && strcmp(rv_json_str(e, "kind"), "Pod") &&
 				    (rc = add_action(actions, "evict", key, e, p, 0, reason)) < 0)
 					goto fail;
 			}
@@ -671,7 +673,7 @@ int rv_quarantine_step(json_t **out, json_t *entries, json_t *runs,
 					goto fail;
 			}
 			json_array_foreach(json_object_get(run, "pods"), i, p)
-				if (!has_name(pods, str(p, "name")) &&
+				if (!has_name(pods, rv_json_str(p, "name")) &&
 				    (rc = add_action(actions, "unlabel", key, e, p, 0, reason)) < 0)
 					goto fail;
 			json_object_set_new(e, "quarantined", json_false());
@@ -818,17 +820,17 @@ static int evict(rv_kube *k, json_t *a, long *status)
 {
 	rv_buf path = RV_BUF_INIT(PATH_CAP);
 	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "policy/v1",
-		"kind", "Eviction", "metadata", "name", str(a, "pod"), "namespace", str(a, "namespace"));
+		"kind", "Eviction", "metadata", "name", rv_json_str(a, "pod"), "namespace", rv_json_str(a, "namespace"));
 	char *body = NULL;
 	int rc;
 
-	if (!ev || (str(a, "uid") && json_object_set_new(ev, "deleteOptions",
-			json_pack("{s:{s:s}}", "preconditions", "uid", str(a, "uid"))) < 0) ||
+	if (!ev || (rv_json_str(a, "uid") && json_object_set_new(ev, "deleteOptions",
+			json_pack("{s:{s:s}}", "preconditions", "uid", rv_json_str(a, "uid"))) < 0) ||
 	    !(body = json_dumps(ev, JSON_COMPACT))) {
 		rc = rv_error_set(RV_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = pod_req(&path, str(a, "namespace"), str(a, "pod"), "eviction")) < 0)
+	if ((rc = pod_req(&path, rv_json_str(a, "namespace"), rv_json_str(a, "pod"), "eviction")) < 0)
 		goto cleanup;
 	rc = rv_kube_request(k, NULL, status, "POST", path.ptr, "application/json",
 		body, strlen(body));
@@ -842,7 +844,7 @@ cleanup:
 /* Carry out one action; its status and any error go into a. */
 static int act(rv_kube *k, json_t *a, const rv_quarantine_opts *o, json_t *errors, int *first)
 {
-	const char *what = str(a, "action"), *ns = str(a, "namespace"), *pod = str(a, "pod");
+	const char *what = rv_json_str(a, "action"), *ns = rv_json_str(a, "namespace"), *pod = rv_json_str(a, "pod");
 	const char *status = "done";
 	char msg[1200];
 	long http = 0;
@@ -883,11 +885,11 @@ static int act(rv_kube *k, json_t *a, const rv_quarantine_opts *o, json_t *error
 		json_t *p = json_pack("{s:{s:s, s:s}}", "metadata", "namespace", ns, "name", pod);
 		int label = !strcmp(what, "label");
 
-		if (p && str(a, "uid"))
-			json_object_set_new(json_object_get(p, "metadata"), "uid", json_string(str(a, "uid")));
+		if (p && rv_json_str(a, "uid"))
+			json_object_set_new(json_object_get(p, "metadata"), "uid", json_string(rv_json_str(a, "uid")));
 		snprintf(msg, sizeof(msg), "%s %s=true: %s '%s/%s', %s",
-			label ? "labelled" : "removed", RV_QUARANTINE_LABEL, str(a, "workloadKind"), ns,
-			str(a, "workload"), str(a, "reason"));
+			label ? "labelled" : "removed", RV_QUARANTINE_LABEL, rv_json_str(a, "workloadKind"), ns,
+			rv_json_str(a, "workload"), rv_json_str(a, "reason"));
 		if (!p || rv_pods_event(k, p, label ? "Warning" : "Normal",
 				label ? "Quarantined" : "QuarantineReleased", msg) < 0)
 			json_object_set_new(a, "eventError", json_string(rv_error_last()));
@@ -905,20 +907,42 @@ static json_t *workloads_json(json_t *runs, json_t *entries)
 	json_object_foreach(runs, key, run) {
 		e = json_object_get(entries, key);
 		w = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "key", key,
-			"namespace", str(run, "namespace"), "workload", str(run, "workload"),
-			"workloadKind", str(run, "kind"),
-			"kind", strcmp(str(run, "kind"), "Pod") ? "workload" : "pod", "run", str(run, "run"),
-			"drifted", num(e, "drifted"), "clean", num(e, "clean"),
+			"namespace", rv_json_str(run, "namespace"), "workload", rv_json_str(run, "workload"),
+			"workloadKind", rv_json_str(run, "kind"),
+			"kind", strcmp(rv_json_str(run, "kind"), "Pod") ? "workload" : "pod", "run", rv_json_str(run, "run"),
+			"drifted", rv_json_num(e, "drifted"), "clean", rv_json_num(e, "clean"),
 			"quarantined", json_is_true(json_object_get(e, "quarantined")));
 		if (!w)
 			continue;
-		if (str(e, "since"))
-			json_object_set_new(w, "since", json_string(str(e, "since")));
-		if (str(e, "driftGroup"))
-			json_object_set_new(w, "driftGroup", json_string(str(e, "driftGroup")));
+		if (rv_json_str(e, "since"))
+			json_object_set_new(w, "since", json_string(rv_json_str(e, "since")));
+		if (rv_json_str(e, "driftGroup"))
+			json_object_set_new(w, "driftGroup", json_string(rv_json_str(e, "driftGroup")));
 		json_array_append_new(list, w);
 	}
 	return list;
+}
+
+/* Carry out every action (or mark it dry-run), then drop the fields
+ * only the actions needed. */
+static void act_all(rv_kube *k, json_t *actions, const rv_quarantine_opts *o, json_t *errors,
+	int *first)
+{
+	json_t *a;
+	size_t i;
+
+	json_array_foreach(actions, i, a) {
+		if (o->cfg->dry_run) {
+			json_object_set_new(a, "status", json_string("dry-run"));
+			continue;
+		}
+		act(k, a, o, errors, first);
+	}
+	json_array_foreach(actions, i, a) {
+		json_object_del(a, "event");
+		json_object_del(a, "key");
+		json_object_del(a, "uid");
+	}
 }
 
 int rv_quarantine_run(json_t *report, rv_kube *k, const rv_quarantine_opts *o)
@@ -927,7 +951,7 @@ int rv_quarantine_run(json_t *report, rv_kube *k, const rv_quarantine_opts *o)
 	struct state_io s = { k, NULL, NULL, RV_BUF_INIT(PATH_CAP), RV_BUF_INIT(PATH_CAP) };
 	json_t *q = NULL, *errors = NULL, *runs = NULL, *cm = NULL, *entries = NULL, *res = NULL;
 	json_t *problems = json_array(), *a;
-	const char *run_id = o->run_id ? o->run_id : str(report, "runId");
+	const char *run_id = o->run_id ? o->run_id : rv_json_str(report, "runId");
 	const char *name = cfg->state_name ? cfg->state_name : RV_QUARANTINE_STATE_NAME;
 	char ns[64], msg[1200];
 	int64_t now = o->now ? o->now : (int64_t)time(NULL);
@@ -1015,18 +1039,7 @@ int rv_quarantine_run(json_t *report, rv_kube *k, const rv_quarantine_opts *o)
 	json_object_set(q, "dropped", json_object_get(res, "dropped"));
 	json_object_set(q, "actions", json_object_get(res, "actions"));
 	/* labels only once the state that remembers them is stored */
-	json_array_foreach(json_object_get(res, "actions"), i, a) {
-		if (cfg->dry_run) {
-			json_object_set_new(a, "status", json_string("dry-run"));
-			continue;
-		}
-		act(k, a, o, errors, &first);
-	}
-	json_array_foreach(json_object_get(res, "actions"), i, a) {
-		json_object_del(a, "event");
-		json_object_del(a, "key");
-		json_object_del(a, "uid");
-	}
+	act_all(k, json_object_get(res, "actions"), o, errors, &first);
 	rc = RV_OK;
 cleanup:
 	if (first != RV_OK) {
@@ -1058,22 +1071,22 @@ int rv_quarantine_text(rv_buf *out, json_t *report)
 	if (!q)
 		return RV_OK;
 	rc = rv_buf_printf(out, "\nquarantine: after %lld drifted runs, released after %lld clean%s; state %s/%s%s\n",
-		(long long)num(q, "after"), (long long)num(q, "releaseAfter"),
+		(long long)rv_json_num(q, "after"), (long long)rv_json_num(q, "releaseAfter"),
 		json_is_true(json_object_get(q, "evict")) ? ", evict" : "",
-		str(json_object_get(q, "state"), "namespace"), str(json_object_get(q, "state"), "name"),
+		rv_json_str(json_object_get(q, "state"), "namespace"), rv_json_str(json_object_get(q, "state"), "name"),
 		json_is_true(json_object_get(q, "dryRun")) ? " (dry run: nothing written)" : "");
 	json_array_foreach(json_object_get(q, "workloads"), i, w) {
-		if (!strcmp(str(w, "run") ? str(w, "run") : "", "clean") && !json_is_true(json_object_get(w, "quarantined")))
+		if (!strcmp(rv_json_str(w, "run") ? rv_json_str(w, "run") : "", "clean") && !json_is_true(json_object_get(w, "quarantined")))
 			continue;  /* the quiet majority */
 		rv_buf_printf(out, "  %s/%s (%s): %s run; %lld drifted, %lld clean in a row%s\n",
-			str(w, "namespace"), str(w, "workload"), str(w, "workloadKind"), str(w, "run"),
-			(long long)num(w, "drifted"), (long long)num(w, "clean"),
+			rv_json_str(w, "namespace"), rv_json_str(w, "workload"), rv_json_str(w, "workloadKind"), rv_json_str(w, "run"),
+			(long long)rv_json_num(w, "drifted"), (long long)rv_json_num(w, "clean"),
 			json_is_true(json_object_get(w, "quarantined")) ? "; QUARANTINED" : "");
 	}
 	json_array_foreach(json_object_get(q, "actions"), i, a)
-		rv_buf_printf(out, "  %s %s/%s: %s%s%s\n", str(a, "action"), str(a, "namespace"),
-			str(a, "pod"), str(a, "status"), str(a, "error") ? ": " : "",
-			str(a, "error") ? str(a, "error") : "");
+		rv_buf_printf(out, "  %s %s/%s: %s%s%s\n", rv_json_str(a, "action"), rv_json_str(a, "namespace"),
+			rv_json_str(a, "pod"), rv_json_str(a, "status"), rv_json_str(a, "error") ? ": " : "",
+			rv_json_str(a, "error") ? rv_json_str(a, "error") : "");
 	json_array_foreach(json_object_get(q, "errors"), i, e)
 		rc = rv_buf_printf(out, "  error: %s\n", json_string_value(e) ? json_string_value(e) : "");
 	return rc;

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "pipeline/config.h"
-#include "sources/kube.h"
+#include "sources/kube/kube.h"
 
 /*
  * Per workload, across runs, the number of consecutive drifted and clean

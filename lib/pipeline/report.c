@@ -5,21 +5,11 @@
 
 #include "core/manifest.h"
 #include "pipeline/report.h"
+#include "pipeline/verdict.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/banned.h"
-
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-static json_int_t num(json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
 
 /* Append s with anything that is not printable ASCII escaped. */
 static int put_safe(rv_buf *out, const char *s, size_t max)
@@ -63,19 +53,156 @@ static int line(rv_buf *out, const char *fmt, ...)
 	return rc;
 }
 
+/* 1. Is each pod running what CI built? One line a container. */
+static void text_verdicts(rv_buf *out, json_t *report)
+{
+	json_t *pod, *c;
+	size_t i, j, k;
+
+	line(out, "%-40s %-14s %-13s %-9s %s\n", "POD/CONTAINER", "VERDICT", "IMAGE", "FINDINGS", "AGENT");
+	json_array_foreach(json_object_get(report, "pods"), i, pod) {
+		json_array_foreach(json_object_get(pod, "containers"), j, c) {
+			json_t *prov = json_object_get(c, "provenance");
+			char who[512], img[16] = "-", agent[32] = "-", nf[32] = "-";
+			const char *d = rv_json_text(c, "imageDigest");
+
+			snprintf(who, sizeof(who), "%s/%s/%s", rv_json_text(pod, "namespace"), rv_json_text(pod, "name"), rv_json_text(c, "name"));
+			if (strlen(d) > 19)
+				snprintf(img, sizeof(img), "%.12s", d + 7);
+			if (json_object_get(c, "counts"))
+				snprintf(nf, sizeof(nf), "%lld", (long long)rv_json_num(json_object_get(c, "counts"), "findings"));
+			if (prov && !strcmp(rv_json_text(prov, "status"), "ok"))
+				snprintf(agent, sizeof(agent), "%s",
+					json_is_true(json_object_get(prov, "agentTouchedBuild")) ? "yes" : "no");
+			else if (prov)
+				snprintf(agent, sizeof(agent), "%s", rv_json_text(prov, "status"));
+			put_safe(out, who, 40);
+			for (k = strlen(who) > 40 ? 43 : strlen(who); k < 41; k++)
+				rv_buf_putc(out, ' ');
+			line(out, "%-14s %-13s %-9s %s\n", rv_json_text(c, "verdict"), img, nf, agent);
+		}
+	}
+}
+
+/* 2. What changed, and why a container could not be verified. */
+static void text_changes(rv_buf *out, json_t *report)
+{
+	json_t *pod, *c, *f;
+	size_t i, j, k;
+
+	json_array_foreach(json_object_get(report, "pods"), i, pod) {
+		json_array_foreach(json_object_get(pod, "containers"), j, c) {
+			const char *v = rv_json_text(c, "verdict");
+			json_t *claims = json_object_get(c, "claims");
+			rv_verdict verdict;
+
+			/* an unknown verdict is shown as it is, with its reason */
+			if (rv_verdict_parse(&verdict, v) < 0)
+				verdict = RV_VERDICT_UNVERIFIABLE;
+			switch (verdict) {
+			case RV_VERDICT_CLEAN:
+				if (!json_array_size(claims))
+					continue;
+				break;
+			case RV_VERDICT_SKIPPED:
+				continue;
+			case RV_VERDICT_DRIFT:
+			case RV_VERDICT_INCOMPLETE:
+			case RV_VERDICT_UNVERIFIABLE:
+				break;
+			}
+			line(out, "\n%s/%s/%s: %s", rv_json_text(pod, "namespace"), rv_json_text(pod, "name"), rv_json_text(c, "name"), v);
+			if (*rv_json_text(c, "reason")) {
+				rv_buf_puts(out, ": ");
+				put_safe(out, rv_json_text(c, "reason"), 600);
+			}
+			rv_buf_putc(out, '\n');
+			json_array_foreach(claims, k, f) {
+				line(out, "  claim  %-6s %s: ", rv_json_text(f, "severity"), rv_json_text(f, "kind"));
+				put_safe(out, rv_json_text(f, "message"), 400);
+				rv_buf_putc(out, '\n');
+			}
+			json_array_foreach(json_object_get(c, "findings"), k, f) {
+				if (k >= 15) {
+					line(out, "  ... %zu more findings in the JSON report\n",
+						json_array_size(json_object_get(c, "findings")) - k +
+						(size_t)rv_json_num(c, "findingsTruncated"));
+					break;
+				}
+				line(out, "  %-6s %-10s %s  ", rv_json_text(f, "severity"), rv_json_text(f, "kind"), rv_json_text(f, "path"));
+				put_safe(out, rv_json_text(f, "details"), 300);
+				rv_buf_putc(out, '\n');
+			}
+		}
+	}
+}
+
+/* 3. Did an agent touch the build? Once per revision. */
+static void text_agents(rv_buf *out, json_t *report)
+{
+	json_t *pod, *c, *seen = json_object();
+	size_t i, j, k;
+
+	json_array_foreach(json_object_get(report, "pods"), i, pod) {
+		json_array_foreach(json_object_get(pod, "containers"), j, c) {
+			json_t *prov = json_object_get(c, "provenance"), *rc2;
+
+			if (!prov || !json_is_true(json_object_get(prov, "agentTouchedBuild")) ||
+			    json_object_get(seen, rv_json_text(prov, "revision")))
+				continue;
+			json_object_set_new(seen, rv_json_text(prov, "revision"), json_true());
+			line(out, "\nagent in the build of %s/%s/%s (revision %.12s):\n",
+				rv_json_text(pod, "namespace"), rv_json_text(pod, "name"), rv_json_text(c, "name"), rv_json_text(prov, "revision"));
+			json_array_foreach(json_object_get(json_object_get(prov, "lookback"), "commits"), k, rc2) {
+				json_t *t;
+				size_t m;
+
+				if (!json_is_true(json_object_get(rc2, "agent")))
+					continue;
+				line(out, "  %.12s ", rv_json_text(rc2, "id"));
+				put_safe(out, rv_json_text(rc2, "summary"), 80);
+				rv_buf_putc(out, '\n');
+				json_array_foreach(json_object_get(rc2, "trailers"), m, t) {
+					if (!*rv_json_text(t, "agent"))
+						continue;
+					rv_buf_puts(out, "      ");
+					put_safe(out, rv_json_text(t, "key"), 40);
+					rv_buf_puts(out, ": ");
+					put_safe(out, rv_json_text(t, "name"), 80);
+					line(out, " (%s)\n", rv_json_text(t, "agent"));
+				}
+			}
+		}
+	}
+	json_decref(seen);
+}
+
+/* 4. How many pods show the same drift? */
+static void text_groups(rv_buf *out, json_t *report)
+{
+	json_t *g;
+	size_t i;
+
+	if (json_array_size(json_object_get(report, "aggregation")))
+		rv_buf_puts(out, "\nsame drift across pods:\n");
+	json_array_foreach(json_object_get(report, "aggregation"), i, g) {
+		line(out, "  group %s: %lld containers, %lld findings each, image %.19s\n",
+			rv_json_text(g, "id"), (long long)rv_json_num(g, "count"), (long long)rv_json_num(g, "findings"),
+			rv_json_text(g, "imageDigest"));
+	}
+}
+
 int rv_report_text(rv_buf *out, json_t *report)
 {
-	json_t *sum = json_object_get(report, "summary"), *pod, *c, *f, *g, *e;
-	json_t *seen = json_object();
-	size_t i, j, k;
-	int rc = RV_OK;
+	json_t *sum = json_object_get(report, "summary"), *e;
+	size_t i;
 
-	line(out, "runtime-verifier run %s on %s\n", str(report, "runId"), str(report, "cluster"));
+	line(out, "runtime-verifier run %s on %s\n", rv_json_text(report, "runId"), rv_json_text(report, "cluster"));
 	line(out, "%lld pods, %lld containers: %lld clean, %lld drift, %lld incomplete, %lld unverifiable, %lld skipped\n\n",
-		(long long)num(sum, "pods"), (long long)num(sum, "containers"),
-		(long long)num(sum, "clean"), (long long)num(sum, "drift"),
-		(long long)num(sum, "incomplete"), (long long)num(sum, "unverifiable"),
-		(long long)num(sum, "skipped"));
+		(long long)rv_json_num(sum, "pods"), (long long)rv_json_num(sum, "containers"),
+		(long long)rv_json_num(sum, "clean"), (long long)rv_json_num(sum, "drift"),
+		(long long)rv_json_num(sum, "incomplete"), (long long)rv_json_num(sum, "unverifiable"),
+		(long long)rv_json_num(sum, "skipped"));
 	json_array_foreach(json_object_get(report, "errors"), i, e) {
 		rv_buf_puts(out, "error: ");
 		put_safe(out, json_string_value(e) ? json_string_value(e) : "", 2000);
@@ -83,112 +210,13 @@ int rv_report_text(rv_buf *out, json_t *report)
 	}
 	if (json_array_size(json_object_get(report, "errors")))
 		rv_buf_putc(out, '\n');
-
-	/* 1. is each pod running what CI built? */
-	line(out, "%-40s %-14s %-13s %-9s %s\n", "POD/CONTAINER", "VERDICT", "IMAGE", "FINDINGS", "AGENT");
-	json_array_foreach(json_object_get(report, "pods"), i, pod) {
-		json_array_foreach(json_object_get(pod, "containers"), j, c) {
-			json_t *prov = json_object_get(c, "provenance");
-			char who[512], img[16] = "-", agent[32] = "-", nf[32] = "-";
-			const char *d = str(c, "imageDigest");
-
-			snprintf(who, sizeof(who), "%s/%s/%s", str(pod, "namespace"), str(pod, "name"), str(c, "name"));
-			if (strlen(d) > 19)
-				snprintf(img, sizeof(img), "%.12s", d + 7);
-			if (json_object_get(c, "counts"))
-				snprintf(nf, sizeof(nf), "%lld", (long long)num(json_object_get(c, "counts"), "findings"));
-			if (prov && !strcmp(str(prov, "status"), "ok"))
-				snprintf(agent, sizeof(agent), "%s",
-					json_is_true(json_object_get(prov, "agentTouchedBuild")) ? "yes" : "no");
-			else if (prov)
-				snprintf(agent, sizeof(agent), "%s", str(prov, "status"));
-			put_safe(out, who, 40);
-			for (k = strlen(who) > 40 ? 43 : strlen(who); k < 41; k++)
-				rv_buf_putc(out, ' ');
-			line(out, "%-14s %-13s %-9s %s\n", str(c, "verdict"), img, nf, agent);
-		}
-	}
-
-	/* 2. what changed, and why a container could not be verified */
-	json_array_foreach(json_object_get(report, "pods"), i, pod) {
-		json_array_foreach(json_object_get(pod, "containers"), j, c) {
-			const char *v = str(c, "verdict");
-			json_t *claims = json_object_get(c, "claims");
-
-			if (!strcmp(v, "clean") && !json_array_size(claims))
-				continue;
-			if (!strcmp(v, "skipped"))
-				continue;
-			line(out, "\n%s/%s/%s: %s", str(pod, "namespace"), str(pod, "name"), str(c, "name"), v);
-			if (*str(c, "reason")) {
-				rv_buf_puts(out, ": ");
-				put_safe(out, str(c, "reason"), 600);
-			}
-			rv_buf_putc(out, '\n');
-			json_array_foreach(claims, k, f) {
-				line(out, "  claim  %-6s %s: ", str(f, "severity"), str(f, "kind"));
-				put_safe(out, str(f, "message"), 400);
-				rv_buf_putc(out, '\n');
-			}
-			json_array_foreach(json_object_get(c, "findings"), k, f) {
-				if (k >= 15) {
-					line(out, "  ... %zu more findings in the JSON report\n",
-						json_array_size(json_object_get(c, "findings")) - k +
-						(size_t)num(c, "findingsTruncated"));
-					break;
-				}
-				line(out, "  %-6s %-10s %s  ", str(f, "severity"), str(f, "kind"), str(f, "path"));
-				put_safe(out, str(f, "details"), 300);
-				rv_buf_putc(out, '\n');
-			}
-		}
-	}
-
-	/* 3. did an agent touch the build? once per revision */
-	json_array_foreach(json_object_get(report, "pods"), i, pod) {
-		json_array_foreach(json_object_get(pod, "containers"), j, c) {
-			json_t *prov = json_object_get(c, "provenance"), *rc2;
-
-			if (!prov || !json_is_true(json_object_get(prov, "agentTouchedBuild")) ||
-			    json_object_get(seen, str(prov, "revision")))
-				continue;
-			json_object_set_new(seen, str(prov, "revision"), json_true());
-			line(out, "\nagent in the build of %s/%s/%s (revision %.12s):\n",
-				str(pod, "namespace"), str(pod, "name"), str(c, "name"), str(prov, "revision"));
-			json_array_foreach(json_object_get(json_object_get(prov, "lookback"), "commits"), k, rc2) {
-				json_t *t;
-				size_t m;
-
-				if (!json_is_true(json_object_get(rc2, "agent")))
-					continue;
-				line(out, "  %.12s ", str(rc2, "id"));
-				put_safe(out, str(rc2, "summary"), 80);
-				rv_buf_putc(out, '\n');
-				json_array_foreach(json_object_get(rc2, "trailers"), m, t) {
-					if (!*str(t, "agent"))
-						continue;
-					rv_buf_puts(out, "      ");
-					put_safe(out, str(t, "key"), 40);
-					rv_buf_puts(out, ": ");
-					put_safe(out, str(t, "name"), 80);
-					line(out, " (%s)\n", str(t, "agent"));
-				}
-			}
-		}
-	}
-
-	/* 4. how many pods show the same drift? */
-	if (json_array_size(json_object_get(report, "aggregation")))
-		rv_buf_puts(out, "\nsame drift across pods:\n");
-	json_array_foreach(json_object_get(report, "aggregation"), i, g) {
-		line(out, "  group %s: %lld containers, %lld findings each, image %.19s\n",
-			str(g, "id"), (long long)num(g, "count"), (long long)num(g, "findings"),
-			str(g, "imageDigest"));
-	}
-	json_decref(seen);
+	text_verdicts(out, report);
+	text_changes(out, report);
+	text_agents(out, report);
+	text_groups(out, report);
 	if (out->len == 0)
-		rc = rv_error_set(RV_ENOMEM, "out of memory");
-	return rc;
+		return rv_error_set(RV_ENOMEM, "out of memory");
+	return RV_OK;
 }
 
 int rv_report_exit_code(json_t *report, int fail_on_drift)
@@ -196,9 +224,9 @@ int rv_report_exit_code(json_t *report, int fail_on_drift)
 	json_t *sum = json_object_get(report, "summary");
 
 	if (!report || json_array_size(json_object_get(report, "errors")) ||
-	    num(sum, "unverifiable") || num(sum, "incomplete"))
+	    rv_json_num(sum, "unverifiable") || rv_json_num(sum, "incomplete"))
 		return 2;
-	if (fail_on_drift && num(sum, "drift"))
+	if (fail_on_drift && rv_json_num(sum, "drift"))
 		return 1;
 	return 0;
 }

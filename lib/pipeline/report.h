@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "sources/git.h"
+#include "sources/git/git.h"
 #include "util/buf.h"
 
 /*
@@ -17,7 +17,7 @@
 int rv_report_text(rv_buf *out, json_t *report);
 
 /*
- * The JSON form of a provenance result (sources/git.h), the same in the
+ * The JSON form of a provenance result (sources/git/git.h), the same in the
  * verify report and in `provenance --format json`: status ("ok",
  * "no-revision", "error"), the commit, the look-back, and the answer in
  * agentTouchedBuild. Fields are documented in docs/commands/provenance.md.

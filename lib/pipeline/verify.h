@@ -1,4 +1,4 @@
-/* verify.h - the CronJob's job: every matching pod, both fingerprints, a verdict */
+/* verify.h - the CronJob's job: the run, its workers, and the stages per pod and container */
 #ifndef RV_VERIFY_H
 #define RV_VERIFY_H
 
@@ -7,9 +7,9 @@
 #include <jansson.h>
 
 #include "pipeline/config.h"
-#include "sources/git.h"
-#include "sources/kube.h"
-#include "sources/registry.h"
+#include "sources/git/git.h"
+#include "sources/kube/kube.h"
+#include "sources/oci/registry.h"
 
 #define RV_REPORT_API_VERSION "runtime-verifier.io/v1"
 #define RV_REPORT_KIND "VerificationReport"
@@ -17,7 +17,6 @@
 /* Annotations and labels verify reads and writes on pods. */
 #define RV_ANN_VERIFIED "runtime-verifier.io/last-verified"
 #define RV_ANN_REJECTED "runtime-verifier.io/probe-rejected"
-#define RV_PROBE_PREFIX "rv-"
 
 typedef struct rv_verify_opts {
 	const rv_config *cfg;              /* paths, excludes, allowlist, probe... */

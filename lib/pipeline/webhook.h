@@ -1,4 +1,4 @@
-/* webhook.h - deliver reports: signed POSTs with retries, and a spool */
+/* webhook.h - deliver reports: signed POSTs with retries */
 #ifndef RV_WEBHOOK_H
 #define RV_WEBHOOK_H
 
@@ -30,17 +30,5 @@ int rv_webhook_sign(char out[68], const unsigned char *secret, size_t secret_len
  * NULL) is an extra CA for the receiver. RV_OK once a 2xx answer came. */
 int rv_webhook_post(const rv_webhook_cfg *w, const char *body, size_t body_len,
 	const char *idempotency_key, const char *ca_file);
-
-/* Keep an undelivered report in dir as <key>.json (0600, written to a
- * temporary file and renamed, so a reader never sees half a report). */
-int rv_spool_put(const char *dir, const char *key, const char *body, size_t len);
-
-/* Try to deliver every spooled report, oldest first, with deliver(ctx,
- * key, body, len); a delivered report is removed. *sent and *left count
- * them. A report that fails stays for the next run. */
-typedef int (*rv_spool_deliver_fn)(void *ctx, const char *key, const char *body,
-	size_t len);
-int rv_spool_flush(const char *dir, rv_spool_deliver_fn deliver, void *ctx,
-	size_t *sent, size_t *left);
 
 #endif

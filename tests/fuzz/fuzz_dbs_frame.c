@@ -7,6 +7,7 @@
 
 #include "core/dbset.h"
 #include "core/frame.h"
+#include "core/summary.h"
 #include "core/manifest.h"
 #include "util/buf.h"
 #include "util/sha256.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/frame.h"
+#include "core/summary.h"
 #include "core/manifest.h"
 #include "util/buf.h"
 #include "util/sha256.h"

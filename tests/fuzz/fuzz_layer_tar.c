@@ -6,7 +6,7 @@
 
 #include "core/dbset.h"
 #include "core/manifest.h"
-#include "sources/layers.h"
+#include "sources/oci/layers.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/banned.h"

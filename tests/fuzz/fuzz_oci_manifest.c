@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sources/dockercfg.h"
-#include "sources/image.h"
-#include "sources/layers.h"
-#include "sources/registry.h"
+#include "sources/oci/dockercfg.h"
+#include "sources/oci/image.h"
+#include "sources/oci/layers.h"
+#include "sources/oci/registry.h"
 #include "util/banned.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "sources/sbom.h"
-#include "sources/sbom_cdx.h"
-#include "sources/sbom_diff.h"
+#include "sources/sbom/sbom.h"
+#include "sources/sbom/sbom_cdx.h"
+#include "sources/sbom/sbom_diff.h"
 #include "util/buf.h"
 #include "util/banned.h"
 

@@ -8,8 +8,8 @@
 #include <sqlite3.h>
 #endif
 
-#include "sources/sbom.h"
-#include "sources/sbom_cdx.h"
+#include "sources/sbom/sbom.h"
+#include "sources/sbom/sbom_cdx.h"
 #include "util/buf.h"
 #include "util/banned.h"
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sources/sbom.h"
-#include "sources/sbom_cdx.h"
-#include "sources/sbom_diff.h"
+#include "sources/sbom/sbom.h"
+#include "sources/sbom/sbom_cdx.h"
+#include "sources/sbom/sbom_diff.h"
 #include "util/buf.h"
 
 /*

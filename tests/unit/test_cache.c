@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sources/cache.h"
+#include "sources/oci/cache.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/sha256.h"

@@ -12,6 +12,7 @@
 
 #include "core/dbset.h"
 #include "core/frame.h"
+#include "core/summary.h"
 #include "core/manifest.h"
 #include "util/error.h"
 #include "util/sha256.h"

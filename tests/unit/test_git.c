@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sources/agent.h"
-#include "sources/git.h"
+#include "sources/git/agent.h"
+#include "sources/git/git.h"
 #include "util/error.h"
 #include "util/banned.h"
 

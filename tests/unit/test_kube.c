@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sources/kube.h"
+#include "sources/kube/kube.h"
 #include "util/error.h"
 
 static char dir[256];

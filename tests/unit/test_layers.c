@@ -18,8 +18,8 @@
 
 #include "core/dbset.h"
 #include "core/manifest.h"
-#include "sources/cache.h"
-#include "sources/layers.h"
+#include "sources/oci/cache.h"
+#include "sources/oci/layers.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/sha256.h"

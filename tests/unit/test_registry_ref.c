@@ -1,4 +1,4 @@
-/* test_registry_ref.c - image references, digests, docker config lookup, manifests, platforms */
+/* test_registry_ref.c - image references, digests, manifests, platforms */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "sources/dockercfg.h"
-#include "sources/image.h"
-#include "sources/registry.h"
+#include "sources/oci/image.h"
+#include "sources/oci/registry.h"
 #include "util/error.h"
 
 #define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -74,53 +73,6 @@ static void test_digest_check(void **state)
 	assert_int_equal(rv_registry_digest_check("sha512:abcd", 11), RV_EUNSUPPORTED);
 	assert_int_equal(rv_registry_digest_check("nocolon", 7), RV_EFORMAT);
 	assert_int_equal(rv_registry_digest_check("", 0), RV_EFORMAT);
-}
-
-static void test_dockercfg(void **state)
-{
-	char *u, *p;
-	const char *cfg;
-
-	(void)state;
-	/* "auth" is base64 of alice:pw:with:colons */
-	cfg = "{\"auths\":{\"reg.example:5000\":{\"auth\":\"YWxpY2U6cHc6d2l0aDpjb2xvbnM=\"}}}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example:5000", "cfg"), 0);
-	assert_string_equal(u, "alice");
-	assert_string_equal(p, "pw:with:colons");
-	free(u);
-	free(p);
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), 0);
-	assert_null(u);
-	assert_null(p);
-
-	cfg = "{\"auths\":{\"https://index.docker.io/v1/\":{\"username\":\"bob\",\"password\":\"x\"}}}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "registry-1.docker.io", "cfg"), 0);
-	assert_string_equal(u, "bob");
-	free(u);
-	free(p);
-
-	/* legacy .dockercfg: the map at the top */
-	cfg = "{\"reg.example\":{\"auth\":\"Ym9iOnk=\"}}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), 0);
-	assert_string_equal(p, "y");
-	free(u);
-	free(p);
-
-	cfg = "{\"credHelpers\":{\"reg.example\":\"gcr\"}}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), RV_EUNSUPPORTED);
-	cfg = "{\"auths\":{},\"credsStore\":\"desktop\"}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), RV_EUNSUPPORTED);
-	cfg = "{\"auths\":{\"reg.example\":{\"identitytoken\":\"t\"}}}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), RV_EUNSUPPORTED);
-	cfg = "{\"auths\":{\"reg.example\":{\"auth\":\"!!notbase64\"}}}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), RV_EFORMAT);
-	assert_null(strstr(rv_error_last(), "notbase64"));
-	cfg = "{\"auths\":{\"reg.example\":{\"auth\":\"bm9jb2xvbg==\"}}}"; /* "nocolon" */
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), RV_EFORMAT);
-	cfg = "{\"auths\": [";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), RV_EFORMAT);
-	cfg = "{\"auths\": 3}";
-	assert_int_equal(rv_dockercfg_lookup(&u, &p, cfg, strlen(cfg), "reg.example", "cfg"), RV_EFORMAT);
 }
 
 static void test_pick_platform(void **state)
@@ -196,7 +148,6 @@ int main(void)
 		cmocka_unit_test(test_ref_parse),
 		cmocka_unit_test(test_ref_reject),
 		cmocka_unit_test(test_digest_check),
-		cmocka_unit_test(test_dockercfg),
 		cmocka_unit_test(test_pick_platform),
 		cmocka_unit_test(test_manifest_parse),
 	};

@@ -9,9 +9,9 @@
 #include <cmocka.h>
 
 #include "core/glob.h"
-#include "sources/sbom.h"
-#include "sources/sbom_cdx.h"
-#include "sources/sbom_diff.h"
+#include "sources/sbom/sbom.h"
+#include "sources/sbom/sbom_cdx.h"
+#include "sources/sbom/sbom_diff.h"
 #include "util/error.h"
 
 static rv_sbom *cat(void)

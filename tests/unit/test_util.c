@@ -13,11 +13,32 @@
 #include "util/error.h"
 #include "util/span.h"
 
-static void test_base64_valid(void **state)
+/* An input and the bytes it decodes to. */
+struct b64_case {
+	const char *in, *out;
+};
+
+/* Each case decodes, in mode, to its bytes, appended to what was there. */
+static void all_decode(const struct b64_case *cases, size_t n, int mode)
 {
-	static const struct {
-		const char *in, *out;
-	} cases[] = {
+	rv_buf b = RV_BUF_INIT(1024);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		rv_buf_reset(&b);
+		assert_int_equal(rv_buf_puts(&b, "keep"), 0);
+		if (rv_base64_decode(&b, cases[i].in, strlen(cases[i].in), mode) < 0)
+			fail_msg("mode %d, case %zu: %s", mode, i, rv_error_last());
+		assert_int_equal(b.len, 4 + strlen(cases[i].out));
+		assert_memory_equal(b.ptr + 4, cases[i].out, b.len - 4);
+		assert_int_equal(b.ptr[b.len], '\0');
+	}
+	rv_buf_dispose(&b);
+}
+
+static void test_base64_lenient_valid(void **state)
+{
+	static const struct b64_case cases[] = {
 		{ "", "" },
 		{ "Zg==", "f" },
 		{ "Zg", "f" },               /* padding optional */
@@ -27,38 +48,38 @@ static void test_base64_valid(void **state)
 		{ "Zm9v\nYmFy\r\n", "foobar" }, /* wrapped PEM-style */
 		{ " Zm9vYg == ", "foob" },
 	};
+
+	(void)state;
+	all_decode(cases, sizeof(cases) / sizeof(cases[0]), RV_BASE64_LENIENT);
+}
+
+/* Each of bad[0..n) is RV_EFORMAT in mode: nothing appended, and the
+ * text (a secret, perhaps) not in the message. */
+static void all_refused(const char *const *bad, size_t n, int mode)
+{
 	rv_buf b = RV_BUF_INIT(1024);
 	size_t i;
 
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < n; i++) {
+		assert_int_equal(rv_buf_puts(&b, "keep"), 0);
+		if (rv_base64_decode(&b, bad[i], strlen(bad[i]), mode) != RV_EFORMAT)
+			fail_msg("mode %d, case %zu accepted: %s", mode, i, bad[i]);
+		assert_string_equal(b.ptr, "keep");
+		assert_int_equal(b.len, 4);
+		assert_null(strstr(rv_error_last(), bad[i]));
 		rv_buf_reset(&b);
-		if (rv_base64_decode(&b, cases[i].in, strlen(cases[i].in)) < 0)
-			fail_msg("case %zu: %s", i, rv_error_last());
-		assert_int_equal(b.len, strlen(cases[i].out));
-		assert_memory_equal(b.len ? b.ptr : "", cases[i].out, b.len);
 	}
 	rv_buf_dispose(&b);
 }
 
-static void test_base64_invalid(void **state)
+static void test_base64_lenient_invalid(void **state)
 {
 	static const char *bad[] = {
-		"Zm9v!", "Zg=v", "Z", "Zm9vY", "Zg===", "Zm9-", "Zm9_", "Zm\x01v",
+		"Zm9v!", "Zg=v", "Z", "Zm9vY", "Zg===", "Zm9-", "Zm9_", "Zm\x01v", /* URL-safe: no */
 	};
-	rv_buf b = RV_BUF_INIT(1024);
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(rv_buf_puts(&b, "keep"), 0);
-		if (rv_base64_decode(&b, bad[i], strlen(bad[i])) != RV_EFORMAT)
-			fail_msg("case %zu accepted: %s", i, bad[i]);
-		/* nothing appended on error */
-		assert_string_equal(b.ptr, "keep");
-		rv_buf_reset(&b);
-	}
-	rv_buf_dispose(&b);
+	all_refused(bad, sizeof(bad) / sizeof(bad[0]), RV_BASE64_LENIENT);
 }
 
 static void test_base64_cap(void **state)
@@ -66,9 +87,73 @@ static void test_base64_cap(void **state)
 	rv_buf b = RV_BUF_INIT(2);
 
 	(void)state;
-	assert_int_equal(rv_base64_decode(&b, "Zm9v", 4), RV_ETOOBIG);
+	assert_int_equal(rv_base64_decode(&b, "Zm9v", 4, RV_BASE64_LENIENT), RV_ETOOBIG);
 	assert_int_equal(b.len, 0);
+	assert_int_equal(rv_base64_decode(&b, "Zm9v", 4, RV_BASE64_STRICT), RV_ETOOBIG);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(rv_base64_decode(&b, "Zm8=", 4, RV_BASE64_STRICT), 0);
+	assert_int_equal(b.len, 2);
+	assert_int_equal(rv_base64_decode(&b, "Zm9v", 4, 7), RV_EINVAL);
 	rv_buf_dispose(&b);
+}
+
+static void test_base64_strict_valid(void **state)
+{
+	static const struct b64_case cases[] = {
+		{ "", "" },
+		{ "Zg==", "f" },
+		{ "Zm8=", "fo" },
+		{ "Zm9v", "foo" },
+		{ "Zm9vYmFy", "foobar" },
+		{ "YWxpY2U6cHc6d2l0aDpjb2xvbnM=", "alice:pw:with:colons" },
+		{ "+/+/", "\xfb\xff\xbf" },
+	};
+
+	(void)state;
+	all_decode(cases, sizeof(cases) / sizeof(cases[0]), RV_BASE64_STRICT);
+}
+
+static void test_base64_strict_invalid(void **state)
+{
+	static const char *bad[] = {
+		"Zm9-",          /* URL-safe alphabet */
+		"Zm9_",
+		"-_-_",
+		"Zg",            /* padding required */
+		"Zm8",
+		"Zm9vY",
+		"Zm9v\n",        /* no whitespace */
+		" Zm9v",
+		"Zm 9v",
+		"Zg==\r\n",
+		"Zg=v",          /* padding only at the end */
+		"Zg==Zg==",
+		"====",
+		"Z===",
+		"Zh==",          /* unused low bits not zero */
+		"Zm9=",
+		"Zm9v!!!!",
+		"Zm\x01v",
+	};
+
+	(void)state;
+	all_refused(bad, sizeof(bad) / sizeof(bad[0]), RV_BASE64_STRICT);
+}
+
+/* decode_exact: the column of the first bad character. */
+static void test_base64_exact_columns(void **state)
+{
+	unsigned char out[8];
+
+	(void)state;
+	assert_int_equal(rv_base64_decode_exact(out, "Zm9vYg==", 8, 4), 0);
+	assert_memory_equal(out, "foob", 4);
+	assert_int_equal(rv_base64_decode_exact(out, "Zm9vYg==", 8, 7), 9);  /* length */
+	assert_int_equal(rv_base64_decode_exact(out, "Zm9vYg==", 8, 5), 7);  /* "=" as data */
+	assert_int_equal(rv_base64_decode_exact(out, "Zm9-Yg==", 8, 4), 4);
+	assert_int_equal(rv_base64_decode_exact(out, "Zm9vYh==", 8, 4), 6);  /* low bits */
+	assert_int_equal(rv_base64_decode_exact(out, "Zm9vYg=x", 8, 4), 8);
+	assert_int_equal(rv_base64_decode_exact(out, "", 0, 0), 0);
 }
 
 static void test_span_trim_dup(void **state)
@@ -119,8 +204,11 @@ static void test_buf_cap_and_error_prefix(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64_valid),
-		cmocka_unit_test(test_base64_invalid),
+		cmocka_unit_test(test_base64_lenient_valid),
+		cmocka_unit_test(test_base64_lenient_invalid),
+		cmocka_unit_test(test_base64_strict_valid),
+		cmocka_unit_test(test_base64_strict_invalid),
+		cmocka_unit_test(test_base64_exact_columns),
 		cmocka_unit_test(test_base64_cap),
 		cmocka_unit_test(test_span_trim_dup),
 		cmocka_unit_test(test_clock),

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "pipeline/spool.h"
 #include "pipeline/webhook.h"
 #include "util/error.h"
 
