@@ -63,7 +63,7 @@ is "$(grep -vE '^(127\.0\.0\.1|10\.244\.0\.1):[0-9]+$' <<<"$listen")" "" "every 
 # --- an image in the local registry, a pod ------------------------------------------
 python3 - "$top" "$work/img" <<'PY' || not_ok "building the test image"
 import sys
-sys.path.insert(0, sys.argv[1] + "/tests/sandbox")
+sys.path.insert(0, sys.argv[1] + "/tests/lib")
 import images
 images.build({"tag": "t1", "base": "busybox", "cmd": ["/bin/sh"]}, sys.argv[2])
 PY

@@ -1,6 +1,7 @@
 """images - build OCI images from a scenario's description (directory trees,
-inline files, labels) into an OCI layout, and push them to the sandbox
-registry with skopeo.
+inline files, labels) into an OCI layout, and push them to a registry with
+skopeo (the sandbox's, tests/sandbox/sandboxctl, and the test cluster's,
+tests/cluster/scenarioctl).
 
 An image spec (JSON):
   {"name": "demo/app", "tag": "v1",
