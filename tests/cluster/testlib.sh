@@ -26,6 +26,7 @@ SCN="$CLUSTER_HOME/scenarioctl"
 CLUSTER_BASE=
 CLUSTER_UP_SECONDS=
 CLUSTER_DOWN_SECONDS=
+PROXY_KUBECONFIG=
 
 # clusterctl with the test's own TMPDIR (its pointer file) and CLUSTER_DIR
 _cluster_ctl() {
