@@ -72,7 +72,10 @@ cluster_start() {
 		exit 1
 	fi
 	CLUSTER_BASE=$(mktemp -d "${TMPDIR:-/tmp}/rv-ctest.XXXXXX")
-	CLUSTER_DIR=$CLUSTER_BASE/cluster
+	# the state dir's name must be unique: clusterctl names the kubelet's
+	# cgroupRoot after it, and two kubelets on one cgroup root kill each
+	# other's pods (orphaned pod cgroups)
+	CLUSTER_DIR=$CLUSTER_BASE/$(basename "$CLUSTER_BASE")
 	export CLUSTER_DIR
 	# keep a trap the test set before (chained after ours); cluster_stop is idempotent
 	if [ -n "$(trap -p EXIT)" ]; then
