@@ -42,7 +42,7 @@ FUZZ_BIN  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzers/%,$(FUZZ_SRC))
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer -O1 -g
 
-.PHONY: all help deps check unit asan fuzz tests check-layers demo clean \
+.PHONY: all help deps check unit asan fuzz tests check-layers demo demo-cluster clean \
         install sandbox-up sandbox-down bench image image-check
 
 all: $(RV_BIN) $(PROBE_BIN)
@@ -50,6 +50,7 @@ all: $(RV_BIN) $(PROBE_BIN)
 help:
 	@echo "make            build runtime-verifier and rv-probe into $(BUILD)/"
 	@echo "make demo       install dependencies, build, run the main job"
+	@echo "make demo-cluster  the same on the real test cluster (tests/cluster; make cluster-build first)"
 	@echo "make check      install dependencies, build, run every test"
 	@echo "make deps       install build and test dependencies (apt-get)"
 	@echo "make bench      run the benchmarks in bench/"
@@ -126,6 +127,11 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/demo
+
+# the same story on the real test cluster (tests/cluster; make cluster-build first)
+demo-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/demo-cluster
 
 bench: all
 	@for b in bench/*; do [ -x "$$b" ] && "$$b"; done
