@@ -9,6 +9,8 @@
 #                    first), and SCN (tests/cluster/scenarioctl)
 #   cluster_stop     the fault proxy if started, clusterctl down; idempotent
 #   cluster_proxy    start the fault proxy (scenarioctl proxy-start); sets PROXY_KUBECONFIG
+#   cluster_curl METHOD PATH [curl args]   HTTPS as the admin; the body, then "\nHTTP nnn"
+#   cluster_json METHOD PATH [curl args]   the body only
 #
 # The bridge and pod network are clusterctl's defaults unless CLUSTER_BRIDGE,
 # CLUSTER_POD_CIDR (and CLUSTER_NODE) are set: two clusters on one machine
@@ -104,4 +106,18 @@ cluster_proxy() {
 		return 1
 	fi
 	PROXY_KUBECONFIG=$CLUSTER_DIR/proxy.kubeconfig
+}
+
+# cluster_curl METHOD PATH [curl args]: HTTPS to the API server as the admin
+# (its client certificate); prints the body, then "\nHTTP nnn"
+cluster_curl() {
+	local method=$1 path=$2
+	shift 2
+	curl -sS --cacert "$CLUSTER_DIR/pki/ca.crt" --cert "$CLUSTER_DIR/pki/admin.crt" --key "$CLUSTER_DIR/pki/admin.key" \
+		-X "$method" -w '\nHTTP %{http_code}' "$@" "$CLUSTER_SERVER$path"
+}
+
+# cluster_json METHOD PATH [curl args]: body only
+cluster_json() {
+	cluster_curl "$@" | sed '$d'
 }
