@@ -3,7 +3,7 @@
 #   make cluster-up          start a real one-node Kubernetes (state dir printed; kept in $TMPDIR/rv-cluster.current)
 #   make cluster-down        stop it and remove every process, mount, netns, bridge, cgroup and file it made
 #   make cluster-kubeconfig  print the admin kubeconfig
-#   make cluster-check       tests/scenario/cluster_node.sh (not part of `make check` yet)
+#   make cluster-check       tests/scenario/cluster_node.sh alone (make check runs it with the rest)
 # CLUSTER_DIR=... picks the state dir for all of them.
 CLUSTERCTL := tests/cluster/clusterctl
 
@@ -22,4 +22,4 @@ cluster-kubeconfig:
 	@$(CLUSTERCTL) kubeconfig
 
 cluster-check:
-	@RV_CLUSTER_TESTS=1 bash tests/scenario/cluster_node.sh
+	@bash tests/run cluster_node

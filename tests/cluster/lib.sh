@@ -10,6 +10,7 @@ CNI_PLUGINS_VERSION=1.10.0
 HELM_VERSION=4.3.2
 CRANE_VERSION=0.22.1
 SYFT_VERSION=1.57.2
+KYVERNO_VERSION=1.19.1
 
 # Bump when the way components are built changes (the cache key).
 CLUSTER_BUILD_FORMAT=1
