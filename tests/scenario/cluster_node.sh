@@ -30,7 +30,6 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 kflags() { sysctl -n vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops | tr '\n' ' '; }
-kflags_before=$(kflags)
 kube_chains_before=$(iptables-save 2>/dev/null | grep -c ':KUBE-')
 s=$(date +%s)
 if ! "$CTL" up > "$work/up.log" 2>&1; then
@@ -40,6 +39,12 @@ if ! "$CTL" up > "$work/up.log" 2>&1; then
 fi
 ok "clusterctl up ($(($(date +%s) - s))s, build included)"
 eval "$("$CTL" env)"
+# The kubelet sets kernel flags at start; up saved the host's before and put
+# them back once the node was Ready. (Another cluster's kubelet starting just
+# now, outside clusterctl's lock, would change them again.)
+is "$(kflags)" "$(grep -E '^(vm.overcommit_memory|vm.panic_on_oom|kernel.panic|kernel.panic_on_oops)=' \
+	"$CLUSTER_DIR/sysctl.saved" | cut -d= -f2 | tr '\n' ' ')" \
+	"the kernel flags the kubelet set are the host's again once the node is Ready"
 K=("$CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG")
 RUNC=("$CLUSTER_BIN/runc" --root "$CLUSTER_RUNC_ROOT")
 
@@ -154,9 +159,9 @@ clean() {
 	check_fails "$w: no bridge $CLUSTER_BRIDGE is left" ip link show "$CLUSTER_BRIDGE" 2>/dev/null
 	is "$(for v in $veths; do ip link show "$v" >/dev/null 2>&1 && echo "$v"; done)" "" "$w: no veth of the pods is left"
 	is "$(ls -d /sys/fs/cgroup/*/rv-cluster-rv-cluster-test* 2>/dev/null)" "" "$w: no cgroup is left"
-	is "$(kflags)" "$kflags_before" "$w: the kernel flags the kubelet sets are back (overcommit, panic)"
 	is "$(iptables-save 2>/dev/null | grep -c ':KUBE-')" "$kube_chains_before" "$w: no KUBE- iptables chain is left"
 	is "$(find /var/log/containers -lname "$CLUSTER_DIR/*" 2>/dev/null)" "" "$w: no container log link into the state dir is left"
+	is "$(grep -l -F "\"netns\":\"$CLUSTER_DIR/" /var/lib/cni/results/* 2>/dev/null)" "" "$w: no CNI result cache entry of ours is left"
 	is "$(for x in $sockets; do [ -e "/run/containerd/s/$x" ] && echo "$x"; done)" "" "$w: no shim socket is left in /run/containerd/s"
 	check_fails "$w: the state dir is gone" test -e "$CLUSTER_DIR"
 }
@@ -168,8 +173,9 @@ shim_sockets() {
 	done
 }
 sockets=$(shim_sockets)
-check "the shims' sockets are where down will look ($(echo $sockets | wc -w))" \
-	test -n "$sockets" -a -S "/run/containerd/s/${sockets%%$'\n'*}"
+# (one shim per pod: only the sandbox's name is a socket)
+is "$(for x in $sockets; do [ -S "/run/containerd/s/$x" ] && echo "$x"; done | wc -l)" 1 \
+	"the pod's shim socket is where down will look"
 check "clusterctl down" "$CTL" down
 clean "down"
 
