@@ -4,7 +4,8 @@
 # pod from the local registry runs under containerd-shim-runc-v2 and runc;
 # kubectl logs works; an ephemeral container runs and terminates with its
 # termination message; `clusterctl down` leaves no process, mount, network
-# namespace, veth, bridge or cgroup behind.
+# namespace, veth, bridge or cgroup behind, also after containerd and the
+# kubelet were killed.
 #
 # `make check` builds the components first (tests/cluster/build); a test
 # that finds them missing builds them through `clusterctl up`.
@@ -24,7 +25,6 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 kflags() { sysctl -n vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops | tr '\n' ' '; }
-kflags_before=$(kflags)
 kube_chains_before=$(iptables-save 2>/dev/null | grep -c ':KUBE-')
 s=$(date +%s)
 if ! "$CTL" up > "$work/up.log" 2>&1; then
@@ -34,6 +34,12 @@ if ! "$CTL" up > "$work/up.log" 2>&1; then
 fi
 ok "clusterctl up ($(($(date +%s) - s))s, build included)"
 eval "$("$CTL" env)"
+# The kubelet sets kernel flags at start; up saved the host's before and put
+# them back once the node was Ready. (Another cluster's kubelet starting just
+# now, outside clusterctl's lock, would change them again.)
+is "$(kflags)" "$(grep -E '^(vm.overcommit_memory|vm.panic_on_oom|kernel.panic|kernel.panic_on_oops)=' \
+	"$CLUSTER_DIR/sysctl.saved" | cut -d= -f2 | tr '\n' ' ')" \
+	"the kernel flags the kubelet set are the host's again once the node is Ready"
 K=("$CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG")
 RUNC=("$CLUSTER_BIN/runc" --root "$CLUSTER_RUNC_ROOT")
 
@@ -42,7 +48,7 @@ is "$("${K[@]}" version -o json | jq -r .clientVersion.gitVersion)" "v$K8S_VERSI
 is "$("${K[@]}" version -o json | jq -r .serverVersion.gitVersion)" "v$K8S_VERSION" "the API server is v$K8S_VERSION"
 wide=$("${K[@]}" get nodes -o wide --no-headers)
 echo "# $wide"
-like "$wide" "^$CLUSTER_NODE +Ready +<none> .* v$K8S_VERSION +10\.244\.0\.1 .* containerd://v?$CONTAINERD_VERSION\$" \
+like "$wide" "^$CLUSTER_NODE +Ready +<none> .* v$K8S_VERSION +${CLUSTER_NODE_IP//./\\.} .* containerd://v?$CONTAINERD_VERSION\$" \
 	"kubectl get nodes -o wide: $CLUSTER_NODE Ready, kubelet v$K8S_VERSION, containerd $CONTAINERD_VERSION"
 node=$("${K[@]}" get node "$CLUSTER_NODE" -o json)
 is "$(jq -r '.status.nodeInfo.kubeletVersion' <<<"$node")" "v$K8S_VERSION" "nodeInfo.kubeletVersion"
@@ -53,7 +59,7 @@ is "$(jq -r '.status.conditions[] | select(.type=="Ready") | .status' <<<"$node"
 pids=$(cat "$CLUSTER_DIR"/pids/* 2>/dev/null | grep -E '^[0-9]+$' | paste -sd'|')
 listen=$(ss -Hltnp | grep -E "pid=($pids)," | awk '{print $4}' | sort -u)
 echo "# listening: $(echo $listen)"
-is "$(grep -vE '^(127\.0\.0\.1|10\.244\.0\.1):[0-9]+$' <<<"$listen")" "" "every listener is on 127.0.0.1 or 10.244.0.1"
+is "$(grep -vE "^(127\\.0\\.0\\.1|${CLUSTER_NODE_IP//./\\.}):[0-9]+\$" <<<"$listen")" "" "every listener is on 127.0.0.1 or $CLUSTER_NODE_IP"
 
 # --- an image in the local registry, a pod ------------------------------------------
 python3 - "$top" "$work/img" <<'PY' || not_ok "building the test image"
@@ -83,7 +89,8 @@ spec:
     image: $IMG
     command: ["/bin/sh", "-c", "echo hello from the app; exec sleep 3600"]
 EOF
-check "kubectl apply a pod" "${K[@]}" apply -f "$work/pod.yaml"
+apply_pod() { "${K[@]}" apply -f "$work/pod.yaml" >/dev/null; }
+check "kubectl apply a pod" apply_pod
 if "${K[@]}" -n t wait pod/app --for=condition=Ready --timeout=120s >/dev/null 2>"$work/wait.err"; then
 	ok "the pod is Ready"
 else
@@ -93,7 +100,8 @@ else
 fi
 pod=$("${K[@]}" -n t get pod app -o json)
 is "$(jq -r .status.phase <<<"$pod")" Running "phase Running"
-like "$(jq -r .status.podIP <<<"$pod")" "^10\.244\.0\.[0-9]+\$" "the pod has an address on the bridge network"
+prefix=${CLUSTER_POD_CIDR%.*}
+like "$(jq -r .status.podIP <<<"$pod")" "^${prefix//./\\.}\\.[0-9]+\$" "the pod has an address on the bridge network $CLUSTER_POD_CIDR"
 cid=$(jq -r '.status.containerStatuses[0].containerID' <<<"$pod")
 like "$cid" "^containerd://[0-9a-f]{64}\$" "the container ID is containerd's"
 cid=${cid#containerd://}
@@ -130,21 +138,67 @@ is "$(jq -c '[.exitCode, .reason, .message]' <<<"${term:-null}")" '[0,"Completed
 	"the ephemeral container terminated with exit 0 and its termination message"
 
 # the host ends of the pods' veths (other jobs on this machine have their own)
-veths=$(ip -o link show master rvcni0 type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1)
-check "the pod's veth is on the bridge rvcni0 ($(echo $veths))" test -n "$veths"
+veths=$(ip -o link show master "$CLUSTER_BRIDGE" type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1)
+check "the pod's veth is on the bridge $CLUSTER_BRIDGE ($(echo $veths))" test -n "$veths"
 
 # --- down -----------------------------------------------------------------------------
+# clean WHEN: nothing of the cluster is left
+clean() {
+	local w=$1 left
+	left=$(for p in /proc/[0-9]*; do tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -q -- "$CLUSTER_DIR" && echo "${p#/proc/}"; done)
+	is "$left" "" "$w: no process of the state dir is left"
+	is "$(ps -eo pid=,args= | grep -c "[c]ontainerd-shim-runc-v2 .*$CLUSTER_DIR")" 0 "$w: no shim is left"
+	is "$(cat /proc/[0-9]*/cgroup 2>/dev/null | grep -c ":/rv-cluster-$(basename "$CLUSTER_DIR" | tr . -)/")" 0 \
+		"$w: no process is left in the pods' cgroups"
+	is "$(awk -v d="$CLUSTER_DIR" 'index($2, d) == 1' /proc/self/mounts)" "" "$w: no mount under the state dir is left (rootfs, netns, shm)"
+	check_fails "$w: no bridge $CLUSTER_BRIDGE is left" ip link show "$CLUSTER_BRIDGE" 2>/dev/null
+	is "$(for v in $veths; do ip link show "$v" >/dev/null 2>&1 && echo "$v"; done)" "" "$w: no veth of the pods is left"
+	is "$(ls -d /sys/fs/cgroup/*/rv-cluster-rv-cluster-test* 2>/dev/null)" "" "$w: no cgroup is left"
+	is "$(iptables-save 2>/dev/null | grep -c ':KUBE-')" "$kube_chains_before" "$w: no KUBE- iptables chain is left"
+	is "$(find /var/log/containers -lname "$CLUSTER_DIR/*" 2>/dev/null)" "" "$w: no container log link into the state dir is left"
+	is "$(grep -l -F "\"netns\":\"$CLUSTER_DIR/" /var/lib/cni/results/* 2>/dev/null)" "" "$w: no CNI result cache entry of ours is left"
+	is "$(for x in $sockets; do [ -e "/run/containerd/s/$x" ] && echo "$x"; done)" "" "$w: no shim socket is left in /run/containerd/s"
+	check_fails "$w: the state dir is gone" test -e "$CLUSTER_DIR"
+}
+# the shims' socket names (containerd's pkg/shim: sha256 of address/ns/id)
+shim_sockets() {
+	local t
+	for t in "$CLUSTER_DIR"/containerd/state/io.containerd.runtime.v2.task/k8s.io/*; do
+		printf '%s' "$CONTAINERD_ADDRESS/k8s.io/${t##*/}" | sha256sum | cut -d' ' -f1
+	done
+}
+sockets=$(shim_sockets)
+# (one shim per pod: only the sandbox's name is a socket)
+is "$(for x in $sockets; do [ -S "/run/containerd/s/$x" ] && echo "$x"; done | wc -l)" 1 \
+	"the pod's shim socket is where down will look"
 check "clusterctl down" "$CTL" down
-left=$(for p in /proc/[0-9]*; do tr '\0' ' ' 2>/dev/null < "$p/cmdline" | grep -q -- "$CLUSTER_DIR" && echo "${p#/proc/}"; done)
-is "$left" "" "no process of the state dir is left"
-is "$(ps -eo pid=,args= | grep -c "[c]ontainerd-shim-runc-v2 .*$CLUSTER_DIR")" 0 "no shim is left"
-is "$(awk -v d="$CLUSTER_DIR" 'index($2, d) == 1' /proc/self/mounts)" "" "no mount under the state dir is left (rootfs, netns, shm)"
-check_fails "no bridge rvcni0 is left" ip link show rvcni0 2>/dev/null
-is "$(for v in $veths; do ip link show "$v" >/dev/null 2>&1 && echo "$v"; done)" "" "no veth of the pods is left"
-is "$(ls -d /sys/fs/cgroup/*/rv-cluster-rv-cluster-test* 2>/dev/null)" "" "no cgroup is left"
-is "$(kflags)" "$kflags_before" "the kernel flags the kubelet sets are back (overcommit, panic)"
-is "$(iptables-save 2>/dev/null | grep -c ':KUBE-')" "$kube_chains_before" "no KUBE- iptables chain is left"
-is "$(find /var/log/containers -lname "$CLUSTER_DIR/*" 2>/dev/null)" "" "no container log link into the state dir is left"
-check_fails "the state dir is gone" test -e "$CLUSTER_DIR"
+clean "down"
+
+# --- down after a crash: containerd and the kubelet killed, the pod's processes live on ---
+unset CLUSTER_BRIDGE CLUSTER_POD_CIDR
+if "$CTL" up > "$work/up2.log" 2>&1; then
+	ok "clusterctl up again"
+else
+	not_ok "clusterctl up again"
+	sed 's/^/# /' "$work/up2.log" | tail -20
+fi
+eval "$("$CTL" env)"
+skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$work/img:t1" "docker://$CLUSTER_REGISTRY/rv/busybox:t1"
+sed "s/name: app/name: app2/; s|image: .*|image: $CLUSTER_REGISTRY/rv/busybox:t1|" "$work/pod.yaml" > "$work/pod2.yaml"
+"${K[@]}" create namespace t >/dev/null
+for _ in $(seq 1 100); do
+	"${K[@]}" -n t get serviceaccount default >/dev/null 2>&1 && break
+	sleep 0.2
+done
+"${K[@]}" apply -f "$work/pod2.yaml" >/dev/null
+check "a pod runs again" "${K[@]}" -n t wait pod/app2 --for=condition=Ready --timeout=120s
+veths=$(ip -o link show master "$CLUSTER_BRIDGE" type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1)
+sockets=$(shim_sockets)
+kill -KILL "$(cat "$CLUSTER_DIR/pids/kubelet")" "$(cat "$CLUSTER_DIR/pids/containerd")"
+sleep 1
+check "the pod's container outlives containerd (its shim holds it)" \
+	grep -q "^[0-9a-f]\{64\}\$" <("${RUNC[@]}" list -q)
+check "clusterctl down after the crash" "$CTL" down
+clean "down after a crash"
 
 done_testing
