@@ -10,7 +10,7 @@ source "$(dirname "$0")/../lib/tap.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 set -u
 
-bin=$("$top/tests/cluster/build" --print-dir)/kyverno
+bin=$("$top/tests/cluster/build" --print-dir)/bin/kyverno
 work=$(mktemp -d "${TMPDIR:-/tmp}/rv-kyverno.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 if [ ! -x "$bin" ]; then
