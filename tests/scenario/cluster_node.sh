@@ -88,7 +88,8 @@ spec:
     image: $IMG
     command: ["/bin/sh", "-c", "echo hello from the app; exec sleep 3600"]
 EOF
-check "kubectl apply a pod" "${K[@]}" apply -f "$work/pod.yaml"
+apply_pod() { "${K[@]}" apply -f "$work/pod.yaml" >/dev/null; }
+check "kubectl apply a pod" apply_pod
 if "${K[@]}" -n t wait pod/app --for=condition=Ready --timeout=120s >/dev/null 2>"$work/wait.err"; then
 	ok "the pod is Ready"
 else
