@@ -55,7 +55,7 @@ help:
 	@echo "make deps       install build and test dependencies (apt-get)"
 	@echo "make bench      run the benchmarks in bench/"
 	@echo "make image      build the container image from the Dockerfile (buildah; tests/image-build)"
-	@echo "make image-check  build it twice and test it (tests/scenario/dockerfile.sh, also in make check)"
+	@echo "make image-check  build it twice and test it (tests/scenario/dockerfile_cluster.sh, also in make check)"
 	@echo "make clean      remove $(BUILD)/"
 
 deps:
@@ -154,7 +154,7 @@ image: deps
 	@bash tests/image-build
 
 image-check: deps
-	@bash tests/run dockerfile
+	@bash tests/run dockerfile_cluster
 
 clean:
 	rm -rf $(BUILD)

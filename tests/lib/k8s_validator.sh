@@ -1,7 +1,7 @@
 # k8s_validator.sh - validate Kubernetes objects against the Kubernetes
 # OpenAPI schema with the npm package kubernetes-models, installed once into
 # build/k8s-validator (or $RV_K8S_VALIDATOR_DIR). Source it after tap.sh.
-# Used by tests/scenario/k8s_manifests.sh and tests/scenario/chart_render.sh.
+# Used by tests/scenario/k8s_manifests_cluster.sh and tests/scenario/chart_render_cluster.sh.
 #
 #   k8s_validator_setup        install if needed; 0 when the validator can run
 #   k8s_validate FILE.json     {"items": [...]}: prints valid/invalid/noschema

@@ -39,7 +39,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/* The rules verify needs: exactly k8s/rbac/clusterrole.yaml's, with its
-     comments (tests/scenario/chart_render.sh compares both). */}}
+     comments (tests/scenario/chart_render_cluster.sh compares both). */}}
 {{- define "runtime-verifier.rules" -}}
 # rv_pods_list: GET /api/v1/namespaces/NS/pods?labelSelector=...&limit=500
 # (paginated with continue): which pods to verify.
